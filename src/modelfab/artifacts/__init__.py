@@ -1,0 +1,13 @@
+"""Where things live: typed artifacts and the content-addressed store."""
+
+from modelfab.artifacts.store import ArtifactStore, Ref, atomic_write_text
+from modelfab.artifacts.types import (
+    Artifact, Blessing, CleanTable, DataReport, Evaluation, FeatureSet, FeatureTransform,
+    ModelPackage, RawTable, Registration, Splits, read_json, write_json,
+)
+
+__all__ = [
+    "Artifact", "ArtifactStore", "Blessing", "CleanTable", "DataReport", "Evaluation", "FeatureSet",
+    "FeatureTransform", "ModelPackage", "RawTable", "Ref", "Registration", "Splits",
+    "atomic_write_text", "read_json", "write_json",
+]

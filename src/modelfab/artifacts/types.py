@@ -1,0 +1,208 @@
+"""The nouns passed between stages. Each documents its files on disk; none is a pickle.
+
+An artifact is saved into an empty folder and loaded from one; the store decides where that
+folder lives and names it by the hash of its content.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, default=_plain, allow_nan=True)
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(to_json(obj), encoding="utf-8")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Artifact:
+    """Base of every artifact: `save(folder)` writes files, `load(folder)` reads them back."""
+
+    kind: ClassVar[str] = "artifact"
+
+    def save(self, folder: Path) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, folder: Path) -> Artifact:
+        raise NotImplementedError
+
+
+def _write_frame(frame: Any, path: Path) -> None:
+    # Row order and the index are part of the content; the index is kept as a column.
+    frame.to_parquet(path, index=True, compression="zstd")
+
+
+def _read_frame(path: Path) -> Any:
+    import pandas as pd
+
+    return pd.read_parquet(path)
+
+
+@dataclass
+class Table(Artifact):
+    """A table and a JSON note about it.
+
+    Files: `table.parquet` (the rows; the index holds each row's number in the source file),
+    `info.json`.
+    """
+
+    frame: Any
+    info: dict = field(default_factory=dict)
+    kind: ClassVar[str] = "table"
+
+    def save(self, folder: Path) -> None:
+        _write_frame(self.frame, folder / "table.parquet")
+        write_json(folder / "info.json", self.info)
+
+    @classmethod
+    def load(cls, folder: Path) -> Table:
+        return cls(_read_frame(folder / "table.parquet"), read_json(folder / "info.json"))
+
+
+class RawTable(Table):
+    """The table as ingested, with the target derived where the spec says so."""
+
+    kind: ClassVar[str] = "raw_table"
+
+
+class CleanTable(Table):
+    """The table after duplicates and rows without a target are dropped."""
+
+    kind: ClassVar[str] = "clean_table"
+
+
+@dataclass
+class JsonArtifact(Artifact):
+    """An artifact that is one JSON document. Files: `<kind>.json`."""
+
+    data: dict
+    kind: ClassVar[str] = "json"
+
+    def save(self, folder: Path) -> None:
+        write_json(folder / f"{self.kind}.json", self.data)
+
+    @classmethod
+    def load(cls, folder: Path) -> JsonArtifact:
+        return cls(read_json(folder / f"{cls.kind}.json"))
+
+
+class DataReport(JsonArtifact):
+    """The inferred schema (type, range, categories, missing rate per column), the task and the
+    target's classes, and any warnings. Prediction inputs are checked against its schema."""
+
+    kind: ClassVar[str] = "data_report"
+
+
+class Blessing(JsonArtifact):
+    """The gate's verdict: `blessed`, the rule that decided, candidate and champion metrics."""
+
+    kind: ClassVar[str] = "blessing"
+
+
+class Registration(JsonArtifact):
+    """What the registry did: model name, version, alias, or why nothing was registered."""
+
+    kind: ClassVar[str] = "registration"
+
+
+@dataclass
+class Splits(Artifact):
+    """Train, validation and test rows. Files: `train.parquet`, `valid.parquet`, `test.parquet`,
+    `info.json` (method, sizes)."""
+
+    train: Any
+    valid: Any
+    test: Any
+    info: dict = field(default_factory=dict)
+    kind: ClassVar[str] = "splits"
+    PARTS: ClassVar[tuple[str, ...]] = ("train", "valid", "test")
+
+    def save(self, folder: Path) -> None:
+        for part in self.PARTS:
+            _write_frame(getattr(self, part), folder / f"{part}.parquet")
+        write_json(folder / "info.json", self.info)
+
+    @classmethod
+    def load(cls, folder: Path) -> Splits:
+        parts = [_read_frame(folder / f"{part}.parquet") for part in cls.PARTS]
+        return cls(*parts, info=read_json(folder / "info.json"))
+
+
+class FeatureSet(Splits):
+    """Model-ready matrices: one column per output feature plus `__target__`, for each part."""
+
+    kind: ClassVar[str] = "feature_set"
+
+
+@dataclass
+class Folder(Artifact):
+    """An artifact that is a folder of files its producer wrote (a model package, plots).
+
+    Loading returns the folder's path in the store, for readers that know its layout.
+    """
+
+    path: Path
+    kind: ClassVar[str] = "folder"
+
+    def save(self, folder: Path) -> None:
+        import shutil
+
+        shutil.copytree(self.path, folder, dirs_exist_ok=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> Folder:
+        return cls(folder)
+
+
+class FeatureTransform(Folder):
+    """The fitted preprocessing. Files: `transform.skops` (scikit-learn pipeline, loaded only with
+    an explicit list of trusted types), `transform.json` (input and output columns)."""
+
+    kind: ClassVar[str] = "feature_transform"
+
+
+class ModelPackage(Folder):
+    """Everything prediction needs. Files: `package.json` (task, target, classes, threshold, input
+    schema), `transform.skops`, `model/` (the family's own safe files, e.g. LightGBM text)."""
+
+    kind: ClassVar[str] = "model_package"
+
+
+class Evaluation(Folder):
+    """Metrics and plots. Files: `metrics.json` (metrics, per-class scores, confusion matrix,
+    cross-validation, permutation importance), `plots/*.png`."""
+
+    kind: ClassVar[str] = "evaluation"
+
+
+ARTIFACT_TYPES: dict[str, type[Artifact]] = {
+    t.kind: t
+    for t in (
+        RawTable, CleanTable, DataReport, Blessing, Registration, Splits, FeatureSet,
+        FeatureTransform, ModelPackage, Evaluation,
+    )
+}

@@ -1,0 +1,234 @@
+"""The `modelfab` command. Errors print as one clear message and a non-zero exit; `--debug`
+shows the traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="modelfab: a model factory for manufacturing data.")
+models_app = typer.Typer(no_args_is_help=True, help="The model registry: list, promote, roll back.")
+app.add_typer(models_app, name="models")
+out = Console()
+err = Console(stderr=True)
+STATE = {"debug": False}
+
+SpecPath = Annotated[Path, typer.Argument(help="fab.yaml, or the folder holding it.")]
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    STATE["debug"] = debug
+
+
+def fail(exc: BaseException) -> None:
+    from modelfab.errors import FabError
+
+    if STATE["debug"]:
+        raise exc
+    code = getattr(exc, "exit_code", 1) if isinstance(exc, FabError) else 1
+    message = str(exc) if isinstance(exc, FabError) else f"unexpected {type(exc).__name__}: {exc}"
+    err.print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True)
+    if not isinstance(exc, FabError):
+        err.print("run again with --debug for the traceback")
+    raise typer.Exit(code)
+
+
+def guarded(func):  # noqa: ANN001, ANN201
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except KeyboardInterrupt:
+            err.print("[red]interrupted[/red]; nothing stored was lost. Run the same command again to resume.")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # every error becomes one message; --debug shows more
+            fail(exc)
+
+    return wrapper
+
+
+@app.command()
+@guarded
+def run(
+    spec: SpecPath = Path("fab.yaml"),
+    rerun_from: Annotated[Optional[str], typer.Option("--from", help="Re-run this stage and all after it.")] = None,  # noqa: UP045
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line: run id, stages, metrics.")] = False,
+) -> None:
+    """Run every stage: ingest, validate, clean, split, featurize, train, evaluate, gate, register."""
+    import modelfab
+
+    started = time.perf_counter()
+    project = modelfab.load_spec(spec)
+    result = modelfab.run(project, rerun_from=rerun_from)
+    summary = summarize(result, time.perf_counter() - started)
+    if as_json:
+        print(json.dumps(summary, default=str))
+    else:
+        print_summary(summary)
+
+
+def summarize(run, seconds: float) -> dict:  # noqa: ANN001
+    evaluation = run.refs.get("evaluation")
+    metrics = {}
+    if evaluation:
+        from modelfab.artifacts import read_json
+
+        metrics = read_json(run.store.path(evaluation) / "metrics.json")["metrics"]
+    blessing = run.load("blessing").data if "blessing" in run.refs else {}
+    registration = run.load("registration").data if "registration" in run.refs else {}
+    return {
+        "run_id": run.run_id,
+        "mlflow_run_id": run.tracking_run_id,
+        "seconds": round(seconds, 3),
+        "stages": {r.name: {"seconds": round(r.seconds, 3), "cached": r.cached} for r in run.records},
+        "metrics": metrics,
+        "blessed": blessing.get("blessed"),
+        "gate": blessing.get("reason"),
+        "model": registration.get("name"),
+        "model_version": registration.get("version"),
+        "registered": registration.get("registered"),
+    }
+
+
+def print_summary(s: dict) -> None:
+    table = Table(title="metrics on the test rows", show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in s["metrics"].items():
+        table.add_row(k, f"{v:.4f}")
+    out.print(table)
+    verdict = "[green]blessed[/green]" if s["blessed"] else "[yellow]not blessed[/yellow]"
+    out.print(f"gate: {verdict}: {s['gate']}")
+    if s["registered"]:
+        out.print(f"registered [bold]{s['model']}[/bold] version {s['model_version']} as champion")
+    elif s["model_version"]:
+        out.print(f"champion stays {s['model']} version {s['model_version']}")
+    cached = sum(v["cached"] for v in s["stages"].values())
+    out.print(f"run {s['run_id']} in {s['seconds']:.2f} s ({cached}/{len(s['stages'])} stages cached)")
+
+
+@app.command()
+@guarded
+def init(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the spec.")] = Path("fab.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
+) -> None:
+    """Write a commented fab.yaml for DATA, inferring the task from TARGET."""
+    from modelfab.spec.init import write_spec
+
+    task = write_spec(data, target, output, force)
+    out.print(f"wrote {output} ({task} task on {target!r}); next: modelfab run {output}")
+
+
+@app.command()
+@guarded
+def schema() -> None:
+    """Print the JSON Schema of fab.yaml (for editors)."""
+    from modelfab.spec import json_schema
+
+    print(json_schema())
+
+
+@app.command()
+@guarded
+def status(spec: SpecPath = Path("fab.yaml")) -> None:
+    """Which stages are cached for the spec as it is now, and the champion."""
+    import modelfab
+    from modelfab.status import stage_status
+
+    project = modelfab.load_spec(spec)
+    table = Table(title=f"{project.spec.name}: stages")
+    for col in ("stage", "state", "outputs"):
+        table.add_column(col)
+    for name, state, outputs in stage_status(project):
+        table.add_row(name, state, outputs)
+    out.print(table)
+
+
+@app.command()
+@guarded
+def predict(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with the model's input columns.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="NAME@ALIAS, NAME/VERSION, or NAME (its champion).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write predictions (CSV or Parquet).")],
+    spec: Annotated[Path, typer.Option("--spec", help="fab.yaml whose registry to use.")] = Path("fab.yaml"),
+) -> None:
+    """Batch prediction with a registered model; the input is checked against its schema."""
+    import modelfab
+    from modelfab.serve.batch import predict_file
+
+    project = modelfab.load_spec(spec)
+    rows, version = predict_file(project, model, data, output)
+    out.print(f"wrote {rows} predictions of {version} to {output}")
+
+
+@models_app.command("list")
+@guarded
+def models_list(
+    name: Annotated[Optional[str], typer.Argument(help="Only this model.")] = None,  # noqa: UP045
+    spec: Annotated[Path, typer.Option("--spec")] = Path("fab.yaml"),
+) -> None:
+    """Registered models, versions, aliases and metrics."""
+    import modelfab
+    from modelfab.registry import client as registry
+
+    project = modelfab.load_spec(spec)
+    c = registry.client(project.tracking_uri)
+    table = Table(title="model registry")
+    for col in ("model", "version", "aliases", "blessed", "metrics"):
+        table.add_column(col)
+    for v in registry.versions(c, name):
+        shown = ", ".join(f"{k.split('.')[-1]}={val}" for k, val in v.tags.items() if k.startswith("modelfab.metric."))
+        table.add_row(v.name, str(v.version), ", ".join(v.aliases), "yes" if v.blessed else "no", shown)
+    out.print(table)
+
+
+@models_app.command("promote")
+@guarded
+def models_promote(
+    name: str, version: int,
+    spec: Annotated[Path, typer.Option("--spec")] = Path("fab.yaml"),
+    alias: Annotated[str, typer.Option("--alias")] = "champion",
+) -> None:
+    """Give ALIAS to VERSION; refused unless the gate blessed it."""
+    import modelfab
+    from modelfab.registry import client as registry
+
+    project = modelfab.load_spec(spec)
+    info = registry.promote(registry.client(project.tracking_uri), name, version, alias)
+    out.print(f"{name} version {info.version} is now @{alias}")
+
+
+@models_app.command("rollback")
+@guarded
+def models_rollback(
+    name: str,
+    spec: Annotated[Path, typer.Option("--spec")] = Path("fab.yaml"),
+    alias: Annotated[str, typer.Option("--alias")] = "champion",
+) -> None:
+    """Give ALIAS back to the version that held it before."""
+    import modelfab
+    from modelfab.registry import client as registry
+
+    project = modelfab.load_spec(spec)
+    old, new = registry.rollback(registry.client(project.tracking_uri), name, alias)
+    out.print(f"{name}@{alias}: version {old.version if old else '-'} -> version {new.version}")
+
+
+if __name__ == "__main__":
+    sys.exit(app())

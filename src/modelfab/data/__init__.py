@@ -1,0 +1,1 @@
+"""Data stages: ingest, validate, clean, split."""

@@ -1,0 +1,66 @@
+"""Ingest: read the source (and an optional separate test file) into RawTables, deriving a
+remaining-life target where the spec asks for one."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from modelfab.artifacts import RawTable
+from modelfab.data.read import read_table, read_values
+from modelfab.errors import DataError
+from modelfab.pipeline import stage
+from modelfab.spec.schema import DataConfig
+
+
+def source_digests(run) -> str:  # noqa: ANN001 - RunState; keeps this module import-light
+    """The content of the input files is outside the store, so it enters the cache key here."""
+    data = run.project.spec.data
+    paths = [data.source] + ([data.test.source] + ([data.test.labels] if data.test.labels else []) if data.test else [])
+    digests = []
+    for rel in paths:
+        path = run.project.path(rel)
+        digests.append(run.store.file_digest(path) if path.is_file() else f"missing:{path}")
+    return ",".join(digests)
+
+
+@stage("ingest", outputs={"raw": RawTable, "raw_test": RawTable}, sections=("data",), external=source_digests)
+def ingest(data: DataConfig, ctx) -> dict:  # noqa: ANN001
+    path = ctx.project.path(data.source)
+    options = dict(fmt=data.format, delimiter=data.delimiter, encoding=data.encoding, columns=data.columns)
+    frame = read_table(path, **options)
+    if data.remaining_life:
+        frame = add_remaining_life(frame, data, path.name)
+    test = pd.DataFrame(columns=frame.columns)
+    if data.test:
+        test_path = ctx.project.path(data.test.source)
+        test = read_table(test_path, key="data.test.source", **options)
+        if data.test.labels:
+            labels = read_values(ctx.project.path(data.test.labels))
+            test = add_labels_at_end(test, labels, data, test_path.name)
+    info = {"source": path.name, "rows": len(frame), "columns": len(frame.columns), "test_rows": len(test)}
+    return {"raw": RawTable(frame, info), "raw_test": RawTable(test, {"source": data.test.source if data.test else None})}
+
+
+def add_remaining_life(frame: pd.DataFrame, data: DataConfig, name: str) -> pd.DataFrame:
+    """target = the entity's last time minus this row's time (cycles left before the end)."""
+    for key in ("entity", "time"):
+        column = getattr(data, key)
+        if column not in frame.columns:
+            raise DataError(f"data.{key}: column {column!r} is not in {name}")
+    last = frame.groupby(data.entity)[data.time].transform("max")
+    return frame.assign(**{data.target: (last - frame[data.time]).astype(float)})
+
+
+def add_labels_at_end(test: pd.DataFrame, labels: list[float], data: DataConfig, name: str) -> pd.DataFrame:
+    """Labels give each entity's target at its last row (entities in sorted order); earlier rows
+    add the time still to run."""
+    entities = sorted(test[data.entity].unique())
+    if len(entities) != len(labels):
+        raise DataError(
+            f"data.test.labels: has {len(labels)} values but {name} has {len(entities)} entities "
+            f"in column {data.entity!r}; expected one value per entity"
+        )
+    at_end = test[data.entity].map(dict(zip(entities, labels, strict=True)))
+    if data.time:
+        at_end = at_end + test.groupby(data.entity)[data.time].transform("max") - test[data.time]
+    return test.assign(**{data.target: at_end.astype(float)})

@@ -1,0 +1,172 @@
+"""Validate: infer the schema of the table (type, range, categories, missing rate per column),
+decide the task, and stop with every data problem named by file and column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from modelfab.artifacts import DataReport, RawTable
+from modelfab.errors import DataError, did_you_mean
+from modelfab.pipeline import stage
+from modelfab.spec.schema import FabSpec, ValidateConfig
+
+MAX_CLASSES = 50  # an integer target with more distinct values is treated as regression
+ID_HINTS = ("id", "udi", "uuid", "serial", "index")
+
+
+@stage("validate", outputs={"report": DataReport}, sections=("data", "task", "validate", "clean", "features"))
+def validate(raw: RawTable, raw_test: RawTable, ctx) -> DataReport:  # noqa: ANN001
+    spec: FabSpec = ctx.project.spec
+    report = build_report(raw.frame, spec, raw.info.get("source", spec.data.source))
+    if len(raw_test.frame):
+        problems = check_against_schema(raw_test.frame, report, f"{spec.data.test.source}", need_target=True)
+        if problems:
+            raise DataError("the test data does not match the training data:\n" + "\n".join(f"  - {p}" for p in problems))
+    return DataReport(report)
+
+
+def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
+    cfg: ValidateConfig = spec.validate_
+    data = spec.data
+    problems = check_named_columns(frame, spec, source)
+    if problems:
+        raise DataError(f"{source} does not have the columns fab.yaml names:\n" + "\n".join(f"  - {p}" for p in problems))
+    if len(frame) < cfg.min_rows:
+        raise DataError(f"{source}: has {len(frame)} rows; validate.min_rows asks for at least {cfg.min_rows}")
+
+    target = frame[data.target]
+    if target.isna().all():
+        raise DataError(f"{source}: target column {data.target!r} has no values")
+    task, classes = infer_task(target.dropna(), spec.task)
+    if task != "regression" and len(classes) < 2:
+        raise DataError(
+            f"{source}: target {data.target!r} has a single class ({classes[0]!r}) in all "
+            f"{target.notna().sum()} labelled rows; a classifier needs at least two classes"
+        )
+
+    columns, warnings = {}, []
+    excluded = {data.target, *data.drop, *([data.entity] if data.entity else [])}
+    features = []
+    for name in frame.columns:
+        info = describe_column(frame[name], cfg.max_categories)
+        columns[name] = info
+        if name in excluded:
+            continue
+        if info["kind"] == "identifier":
+            warnings.append(
+                f"column {name!r} looks like an identifier ({info['n_unique']} distinct values in "
+                f"{len(frame)} rows) and is not used as a feature; list it in data.drop to silence this"
+            )
+            continue
+        if info["missing_rate"] > cfg.max_missing_rate:
+            raise DataError(
+                f"{source}: column {name!r} is {info['missing_rate']:.0%} missing, above "
+                f"validate.max_missing_rate {cfg.max_missing_rate:.0%}; drop it (data.drop) or raise the limit"
+            )
+        if info["kind"] == "constant":
+            warnings.append(f"column {name!r} holds one value only and is not used as a feature")
+            continue
+        features.append(name)
+    if not features:
+        raise DataError(f"{source}: no feature columns are left after data.drop and identifiers")
+    return {
+        "source": source,
+        "rows": len(frame),
+        "task": task,
+        "target": data.target,
+        "classes": classes,
+        "features": features,
+        "numeric": [f for f in features if columns[f]["kind"] == "numeric"],
+        "categorical": [f for f in features if columns[f]["kind"] == "categorical"],
+        "entity": data.entity,
+        "time": data.time,
+        "columns": columns,
+        "warnings": warnings,
+    }
+
+
+def check_named_columns(frame: pd.DataFrame, spec: FabSpec, source: str) -> list[str]:
+    named: list[tuple[str, str]] = [("data.target", spec.data.target)]
+    named += [("data.drop", c) for c in spec.data.drop]
+    named += [(f"data.{k}", getattr(spec.data, k)) for k in ("entity", "time") if getattr(spec.data, k)]
+    named += [("features.power_columns", c) for c in spec.features.power_columns]
+    named += [(f"features.combine[{i}].columns", c) for i, comb in enumerate(spec.features.combine) for c in comb.columns]
+    if spec.features.windows:
+        named += [("features.windows.columns", c) for c in spec.features.windows.columns]
+    if spec.clean.denoise:
+        named += [("clean.denoise.columns", c) for c in spec.clean.denoise.columns]
+    if spec.clean.outliers.columns:
+        named += [("clean.outliers.columns", c) for c in spec.clean.outliers.columns]
+    return [
+        f"{key}: column {col!r} is not in {source}.{did_you_mean(col, frame.columns)}"
+        for key, col in named
+        if col not in frame.columns
+    ]
+
+
+def infer_task(target: pd.Series, declared: str) -> tuple[str, list]:
+    numeric = pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target)
+    if declared == "regression":
+        if not numeric:
+            raise DataError(f"task is regression but target {target.name!r} holds text, e.g. {target.iloc[0]!r}")
+        return "regression", []
+    values = np.sort(target.unique()) if numeric else sorted(target.astype(str).unique())
+    integral = numeric and np.all(np.mod(target.to_numpy(dtype=float), 1) == 0)
+    if declared == "auto" and numeric and (not integral or len(values) > MAX_CLASSES):
+        return "regression", []
+    classes = [v.item() if hasattr(v, "item") else v for v in values]
+    if declared == "auto":
+        declared = "binary" if len(classes) == 2 else "multiclass"
+    if declared == "binary" and len(classes) > 2:
+        raise DataError(f"task is binary but target {target.name!r} has {len(classes)} classes: {classes[:10]}")
+    return declared, classes
+
+
+def describe_column(col: pd.Series, max_categories: int) -> dict:
+    n = len(col)
+    missing = int(col.isna().sum())
+    present = col.dropna()
+    n_unique = int(present.nunique())
+    info: dict = {"dtype": str(col.dtype), "missing_rate": missing / n if n else 0.0, "n_unique": n_unique}
+    if n_unique <= 1:
+        info["kind"] = "constant"
+    elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+        values = present.to_numpy(dtype=float)
+        info.update(kind="numeric", min=float(values.min()), max=float(values.max()),
+                    mean=float(values.mean()), std=float(values.std()))
+        info["integer"] = bool(np.all(np.mod(values, 1) == 0))
+    elif n_unique <= max_categories:
+        info.update(kind="categorical", categories=sorted(present.astype(str).unique().tolist()))
+    else:
+        info["kind"] = "identifier"
+    if info["kind"] == "numeric" and n_unique == n and col.name and str(col.name).lower().strip() in ID_HINTS:
+        info["kind"] = "identifier"
+    return info
+
+
+def check_against_schema(frame: pd.DataFrame, report: dict, source: str, need_target: bool = False) -> list[str]:
+    """Problems of a new table against the training schema: missing columns, text in numbers."""
+    needed = list(report["features"]) + [c for c in (report.get("entity"), report.get("time")) if c]
+    if need_target:
+        needed.append(report["target"])
+    problems = []
+    for name in dict.fromkeys(needed):
+        if name not in frame.columns:
+            problems.append(f"{source}: column {name!r} is missing.{did_you_mean(name, frame.columns)}")
+            continue
+        if report["columns"][name]["kind"] == "numeric" and not pd.api.types.is_numeric_dtype(frame[name]):
+            bad = first_non_number(frame[name])
+            if bad is not None:
+                line, value = bad
+                problems.append(f"{source} line {line}: column {name!r} holds {value!r}; expected a number")
+    return problems
+
+
+def first_non_number(col: pd.Series) -> tuple[int, object] | None:
+    converted = pd.to_numeric(col, errors="coerce")
+    bad = converted.isna() & col.notna()
+    if not bad.any():
+        return None
+    line = bad.idxmax()
+    return int(line), col.loc[line]

@@ -1,0 +1,59 @@
+"""The errors modelfab shows to people.
+
+Every error names the place (file, key, column, row), what was expected and what arrived, so
+the CLI can print the message alone, without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class FabError(Exception):
+    """Base of every error modelfab raises on purpose; the CLI prints these without a traceback."""
+
+    exit_code = 1
+
+
+class SpecError(FabError):
+    """`fab.yaml` is not valid; the message lists every problem at once."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str], source: str = "fab.yaml") -> None:
+        self.problems = problems
+        self.source = source
+        lines = "\n".join(f"  - {p}" for p in problems)
+        n = len(problems)
+        super().__init__(f"{source} has {n} problem{'s' if n != 1 else ''}:\n{lines}")
+
+
+class DataError(FabError):
+    """The data does not fit what the spec or the training schema expects."""
+
+    exit_code = 3
+
+
+class StageError(FabError):
+    """A stage failed for a reason that is not the user's data or spec."""
+
+
+class GateRejected(FabError):
+    """A model was refused promotion because its evaluation did not bless it."""
+
+
+class RegistryError(FabError):
+    """A model name, version or alias that the registry does not know."""
+
+    exit_code = 4
+
+
+class StoreError(FabError):
+    """An artifact is missing from or damaged in the store."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return " Did you mean 'x'?" for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""

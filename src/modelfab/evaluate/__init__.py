@@ -1,0 +1,1 @@
+"""Evaluate: metrics, cross-validation, plots, and the gate."""

@@ -1,0 +1,42 @@
+"""k-fold cross-validation on the training and validation rows: the transform and the model
+are fitted afresh in every fold, so no fold sees its own held-out rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
+
+from modelfab.artifacts import Splits
+from modelfab.evaluate import metrics
+from modelfab.features.build import build_transform
+from modelfab.features.featurize import encode_target
+from modelfab.models import make_model
+from modelfab.spec.schema import FabSpec
+
+
+def cross_validate(spec: FabSpec, report: dict, splits: Splits, folds: int, progress) -> dict:  # noqa: ANN001
+    rows = pd.concat([splits.train, splits.valid])
+    y = encode_target(rows[report["target"]], report)
+    task = report["task"]
+    if report.get("entity"):
+        chosen = GroupKFold(n_splits=folds).split(rows, y, groups=rows[report["entity"]])
+    elif task == "regression":
+        chosen = KFold(n_splits=folds, shuffle=True, random_state=spec.split.seed).split(rows)
+    else:
+        chosen = StratifiedKFold(n_splits=folds, shuffle=True, random_state=spec.split.seed).split(rows, y)
+    per_fold = []
+    for i, (fit_idx, held_idx) in enumerate(chosen):
+        transform = build_transform(spec, report)
+        X_fit = transform.fit_transform(rows.iloc[fit_idx], y[fit_idx]).astype(np.float32)
+        X_held = transform.transform(rows.iloc[held_idx]).astype(np.float32)
+        model = make_model(spec.train, task, len(report["classes"])).fit(X_fit, y[fit_idx])
+        per_fold.append(metrics.compute(task, y[held_idx], model.predict_scores(X_held)))
+        progress(i + 1, folds, "cross-validation folds")
+    names = per_fold[0].keys()
+    return {
+        "folds": folds,
+        "mean": {m: float(np.mean([f[m] for f in per_fold if m in f])) for m in names},
+        "std": {m: float(np.std([f[m] for f in per_fold if m in f])) for m in names},
+        "per_fold": per_fold,
+    }

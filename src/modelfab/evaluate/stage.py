@@ -1,0 +1,75 @@
+"""Evaluate: score the packaged model end to end on the test rows (raw columns in, predictions
+out), with per-class detail, optional cross-validation, importance and plots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from modelfab.artifacts import DataReport, Evaluation, ModelPackage, Splits, write_json
+from modelfab.evaluate import metrics
+from modelfab.evaluate.plots import write_plots
+from modelfab.features.featurize import encode_target
+from modelfab.models.package import Predictor
+from modelfab.pipeline import stage
+from modelfab.spec.schema import FabSpec
+
+
+def test_rows(splits: Splits, spec: FabSpec) -> pd.DataFrame:
+    """The rows that are scored: all test rows, or each entity's last one (RUL's convention)."""
+    test = splits.test
+    if spec.data.test and spec.data.test.rows == "last":
+        order = test.sort_values([c for c in (spec.data.entity, spec.data.time) if c], kind="stable")
+        return test.loc[order.groupby(spec.data.entity, sort=False).tail(1).index]
+    return test
+
+
+def score_package(predictor: Predictor, splits: Splits, report: dict, spec: FabSpec) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Metrics of a package on the scored test rows; windows see each entity's whole history."""
+    test = splits.test
+    scores = predictor.scores(test, source="test rows")
+    rows = test_rows(splits, spec)
+    position = test.index.get_indexer(rows.index)
+    y = encode_target(rows[report["target"]], report)
+    s = scores[position]
+    return metrics.compute(report["task"], y, s, predictor.meta["threshold"]), y, s
+
+
+def primary_metric(spec: FabSpec, task: str) -> str:
+    for rule in spec.gate.rules:
+        if rule.metric in metrics.METRICS_BY_TASK[task]:
+            return rule.metric
+    return metrics.DEFAULT_METRIC[task]
+
+
+@stage("evaluate", outputs={"evaluation": Evaluation}, sections=("evaluate", "gate", "data"),
+       code=("modelfab.features", "modelfab.models"))
+def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> Evaluation:  # noqa: ANN001
+    spec, rep, cfg = ctx.project.spec, report.data, ctx.project.spec.evaluate
+    predictor = Predictor(package.path)
+    scores_, y, s = score_package(predictor, splits, rep, spec)
+    result = {
+        "task": rep["task"], "rows": len(y), "metrics": scores_, "primary": primary_metric(spec, rep["task"]),
+        "threshold": predictor.meta["threshold"],
+        **metrics.details(rep["task"], y, s, rep["classes"], predictor.meta["threshold"]),
+    }
+    if cfg.cv_folds:
+        from modelfab.evaluate.cross_validate import cross_validate
+
+        ctx.progress(0, cfg.cv_folds, "cross-validation folds")
+        result["cross_validation"] = cross_validate(spec, rep, splits, cfg.cv_folds, ctx.progress)
+    importance = None
+    if cfg.importance_repeats and not (spec.data.test and spec.data.test.rows == "last"):
+        from modelfab.features.importance import permutation_importance
+
+        test = splits.test
+        importance = permutation_importance(
+            predictor, test, encode_target(test[rep["target"]], rep), result["primary"], cfg.importance_repeats
+        )
+        result["importance"] = dict(sorted(importance.items(), key=lambda kv: -kv[1]))
+    folder = ctx.folder()
+    if cfg.plots:
+        result["plots"] = write_plots(folder / "plots", rep["task"], y, s, rep["classes"],
+                                      predictor.meta["threshold"], importance)
+    write_json(folder / "metrics.json", result)
+    return Evaluation(folder)

@@ -1,0 +1,1 @@
+"""Featurize: transforms fitted on training data only, selection, and importance."""

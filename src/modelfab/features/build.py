@@ -1,0 +1,88 @@
+"""Build the FeatureTransform, a scikit-learn Pipeline, from the spec and the data report.
+
+Order: repair values (Cleaner) -> add row features (combinations, windows) -> impute what the
+new columns left missing, power-transform, scale, encode categories -> select.
+"""
+
+from __future__ import annotations
+
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_selection import (
+    SelectKBest, VarianceThreshold, mutual_info_classif, mutual_info_regression,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    MinMaxScaler, OneHotEncoder, OrdinalEncoder, PowerTransformer, RobustScaler, StandardScaler,
+    TargetEncoder,
+)
+
+from modelfab.data.clean import Cleaner
+from modelfab.features.encode import SignedLog, TopKByModel
+from modelfab.features.rows import RowFeatures, combination_name
+from modelfab.spec.schema import FabSpec
+
+SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
+
+
+def build_transform(spec: FabSpec, report: dict) -> Pipeline:
+    f, c, d = spec.features, spec.clean, spec.data
+    numeric, categorical = list(report["numeric"]), list(report["categorical"])
+    cleaner = Cleaner(
+        numeric=numeric, categorical=categorical, numeric_missing=c.numeric_missing,
+        categorical_missing=c.categorical_missing, outliers=c.outliers.method,
+        factor=c.outliers.factor, outlier_columns=c.outliers.columns,
+    )
+    rows = RowFeatures(
+        keep=report["features"],
+        combine=[comb.model_dump() for comb in f.combine],
+        windows=f.windows.model_dump() if f.windows else None,
+        denoise=c.denoise.model_dump() if c.denoise else None,
+        entity=d.entity, time=d.time,
+    )
+    derived = [combination_name(comb.op, comb.columns, comb.name) for comb in f.combine]
+    if f.windows:
+        stats = f.windows.stats
+        derived += [f"{col} {s}{f.windows.size}" for col in f.windows.columns for s in stats]
+    all_numeric = numeric + derived
+    powered = [col for col in f.power_columns if col in all_numeric]
+    plain = [col for col in all_numeric if col not in powered]
+    blocks = [("numeric", _numeric_steps(f.scale, None), plain)]
+    if powered:
+        blocks.append(("power", _numeric_steps(f.scale, f.power), powered))
+    if categorical:
+        blocks.append(("categorical", _encoder(f.encode, report["task"], spec.train.seed), categorical))
+    columns = ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False, sparse_threshold=0)
+    return Pipeline([("clean", cleaner), ("rows", rows), ("columns", columns), ("select", _selector(spec, report))])
+
+
+def _numeric_steps(scale: str, power: str | None) -> Pipeline:
+    steps: list = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+    if power == "log":
+        steps.append(("power", SignedLog()))
+    elif power == "yeo-johnson":
+        steps.append(("power", PowerTransformer(method="yeo-johnson", standardize=False)))
+    if scale != "none":
+        steps.append(("scale", SCALERS[scale]()))
+    return Pipeline(steps)
+
+
+def _encoder(kind: str, task: str, seed: int):  # noqa: ANN202
+    if kind == "onehot":
+        return OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    if kind == "ordinal":
+        return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+    target_type = "continuous" if task == "regression" else task
+    return TargetEncoder(target_type=target_type, random_state=seed)
+
+
+def _selector(spec: FabSpec, report: dict):  # noqa: ANN202
+    s, task = spec.features.select, report["task"]
+    if s.method == "variance":
+        return VarianceThreshold(s.threshold)
+    if s.method == "mutual_info":
+        score = mutual_info_regression if task == "regression" else mutual_info_classif
+        return SelectKBest(score, k=s.k)
+    if s.method == "model":
+        return TopKByModel(k=s.k, task=task, seed=spec.train.seed)
+    return "passthrough"

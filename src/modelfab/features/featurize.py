@@ -1,0 +1,57 @@
+"""Featurize: fit the FeatureTransform on the training split only and turn every split into a
+model-ready matrix (one float column per feature, plus `__target__`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from modelfab.artifacts import DataReport, FeatureSet, FeatureTransform, Splits, write_json
+from modelfab.features.build import build_transform
+from modelfab.features.persist import save_transform
+from modelfab.pipeline import stage
+
+TARGET = "__target__"
+
+
+def encode_target(y: pd.Series, report: dict) -> np.ndarray:
+    """Class labels -> codes 0..k-1 in the report's class order; regression targets -> float."""
+    if report["task"] == "regression":
+        return y.to_numpy(dtype=float)
+    index = {str(c): i for i, c in enumerate(report["classes"])}
+    codes = y.astype(str).map(index)
+    if codes.isna().any():
+        unseen = y[codes.isna()].iloc[0]
+        from modelfab.errors import DataError
+
+        raise DataError(f"target value {unseen!r} was not among the training classes {report['classes']}")
+    return codes.to_numpy(dtype=int)
+
+
+@stage("featurize", outputs={"features": FeatureSet, "transform": FeatureTransform},
+       sections=("features", "clean", "data"))
+def featurize(splits: Splits, report: DataReport, ctx) -> dict:  # noqa: ANN001
+    rep = report.data
+    transform = build_transform(ctx.project.spec, rep)
+    y_train = encode_target(splits.train[rep["target"]], rep)
+    transform.fit(splits.train, y_train)
+    names = [str(n) for n in transform.get_feature_names_out()]
+    parts = {}
+    for part in Splits.PARTS:
+        frame = getattr(splits, part)
+        matrix = transform.transform(frame).astype(np.float32)
+        out = pd.DataFrame(matrix, columns=names, index=frame.index)
+        if rep["target"] in frame.columns:
+            out[TARGET] = encode_target(frame[rep["target"]], rep)
+        parts[part] = out
+    folder = ctx.folder()
+    save_transform(transform, folder / "transform.skops")
+    write_json(folder / "transform.json", {"inputs": _inputs(rep), "features": names})
+    return {
+        "features": FeatureSet(**parts, info={"features": names, "rows": {p: len(v) for p, v in parts.items()}}),
+        "transform": FeatureTransform(folder),
+    }
+
+
+def _inputs(rep: dict) -> list[str]:
+    return list(dict.fromkeys([*rep["features"], *[c for c in (rep.get("entity"), rep.get("time")) if c]]))

@@ -1,0 +1,115 @@
+"""Row-wise features: combinations of columns, per-entity sensor windows and denoising.
+
+These read only the row and its entity's earlier rows, so they learn nothing and are applied
+the same way at training and at prediction time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from modelfab.data.clean import denoise
+
+OPS = {
+    "product": lambda a, b: a * b,
+    "ratio": lambda a, b: a / b.replace(0, np.nan),
+    "difference": lambda a, b: a - b,
+    "sum": lambda a, b: a + b,
+}
+
+
+def combination_name(op: str, columns: list[str], name: str | None) -> str:
+    return name or f"{columns[0]} {dict(product='*', ratio='/', difference='-', sum='+')[op]} {columns[1]}"
+
+
+class RowFeatures(BaseEstimator, TransformerMixin):
+    """Adds combination and window columns, keeps `keep` (the model's inputs) and drops the rest.
+
+    ```yaml
+    features:
+      combine: [{op: product, columns: [Torque [Nm], Rotational speed [rpm]], name: power}]
+      windows: {columns: [s2, s3], size: 30, stats: [mean, std, slope]}
+    ```
+    """
+
+    def __init__(self, keep=(), combine=(), windows=None, denoise=None, entity=None, time=None):
+        self.keep = keep
+        self.combine = combine
+        self.windows = windows
+        self.denoise = denoise
+        self.entity = entity
+        self.time = time
+
+    def fit(self, X: pd.DataFrame, y=None) -> RowFeatures:  # noqa: ANN001
+        self.feature_names_out_ = np.asarray(self.transform(X.head(3)).columns, dtype=object)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        ordered = self._in_time_order(X)
+        if self.denoise:
+            d = self.denoise
+            ordered = denoise(ordered, list(d["columns"]), d["method"], d["window"], self.entity)
+        out = ordered[list(self.keep)].copy()
+        for c in self.combine:
+            a, b = (pd.to_numeric(ordered[col], errors="coerce") for col in c["columns"])
+            out[combination_name(c["op"], c["columns"], c.get("name"))] = OPS[c["op"]](a, b)
+        if self.windows:
+            out = pd.concat([out, self._windows(ordered)], axis=1)
+        return out.loc[X.index] if ordered is not X else out
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:  # noqa: ANN001
+        return self.feature_names_out_
+
+    def _in_time_order(self, X: pd.DataFrame) -> pd.DataFrame:
+        if not (self.windows or self.denoise):
+            return X
+        keys = [k for k in (self.entity, self.time) if k]
+        if not keys:
+            return X
+        return X.sort_values(keys, kind="stable")
+
+    def _windows(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Trailing-window statistics per entity, from cumulative sums (one pass per column)."""
+        w = self.windows
+        size, stats = w["size"], list(w["stats"])
+        group = X[self.entity].to_numpy() if self.entity else np.zeros(len(X))
+        starts = np.r_[True, group[1:] != group[:-1]]
+        pos = np.arange(len(X)) - np.maximum.accumulate(np.where(starts, np.arange(len(X)), 0))
+        n = np.minimum(pos + 1, size).astype(float)
+        t = pos.astype(float)
+        out = {}
+        for col in w["columns"]:
+            x = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=float)
+            x = x - np.nanmean(x)  # centred sums keep the variance formula accurate
+            s1, s2 = _window_sum(x, pos, size), _window_sum(x * x, pos, size)
+            mean = s1 / n
+            if "mean" in stats:
+                out[f"{col} mean{size}"] = mean + np.nanmean(X[col].to_numpy(dtype=float))
+            if "std" in stats:
+                out[f"{col} std{size}"] = np.sqrt(np.maximum(s2 / n - mean**2, 0.0))
+            if "slope" in stats:
+                st, stt, sxt = _window_sum(t, pos, size), _window_sum(t * t, pos, size), _window_sum(x * t, pos, size)
+                denom = n * stt - st**2
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    out[f"{col} slope{size}"] = np.where(denom > 0, (n * sxt - st * s1) / denom, 0.0)
+            if "min" in stats or "max" in stats:
+                keyed = X[col] if not self.entity else X.groupby(self.entity, sort=False)[col]
+                rolled = keyed.rolling(size, min_periods=1)
+                for stat in ("min", "max"):
+                    if stat in stats:
+                        values = getattr(rolled, stat)()
+                        if self.entity:
+                            values = values.reset_index(level=0, drop=True)
+                        out[f"{col} {stat}{size}"] = values.loc[X.index].to_numpy()
+        return pd.DataFrame(out, index=X.index)
+
+
+def _window_sum(x: np.ndarray, pos: np.ndarray, size: int) -> np.ndarray:
+    """Sum of the last `size` values within each run (entity); `pos` is the index in the run."""
+    c = np.cumsum(x)
+    back = np.arange(len(x)) - size
+    lagged = np.where(pos >= size, c[np.maximum(back, 0)], 0.0)
+    before_run = np.where(pos < size, c[np.arange(len(x)) - pos] - x[np.arange(len(x)) - pos], 0.0)
+    return c - lagged - before_run

@@ -1,0 +1,86 @@
+"""MLflow tracking: one MLflow run per pipeline run, with the spec as params, the evaluation as
+metrics, stage timings and cache hits, and the report, plots and blessing as artifacts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from modelfab.artifacts import read_json
+from modelfab.hooks.base import Hook, StageRecord
+
+MAX_PARAM = 500  # MLflow's limit on a param value's length (it errors beyond it)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    if isinstance(value, dict):
+        out: dict[str, str] = {}
+        for k, v in value.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: str(value)[:MAX_PARAM]}
+
+
+class TrackingHook(Hook):
+    def before_pipeline(self, run) -> None:  # noqa: ANN001
+        from modelfab.registry.client import client
+
+        project = run.project
+        self.client = client(project.tracking_uri)
+        name = project.spec.tracking.experiment or project.spec.name
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is None:
+            location = (project.store_dir / "mlartifacts").as_uri()
+            experiment_id = self.client.create_experiment(name, artifact_location=location)
+        else:
+            experiment_id = experiment.experiment_id
+        tags = {"modelfab.run_id": run.run_id, "modelfab.spec": str(project.spec_path)}
+        mlrun = self.client.create_run(experiment_id, run_name=f"{project.spec.name}-{run.run_id}", tags=tags)
+        run.tracking_run_id = mlrun.info.run_id
+
+    def after_pipeline(self, run) -> None:  # noqa: ANN001
+        from mlflow.entities import Metric, Param, RunTag
+
+        rid, now = run.tracking_run_id, int(time.time() * 1000)
+        spec = run.project.spec.model_dump(mode="json", by_alias=True)
+        params = [Param(k, v) for k, v in flatten(spec).items()]
+        metrics = [Metric(f"seconds.{r.name}", r.seconds, now, 0) for r in run.records]
+        tags = [RunTag(f"cached.{r.name}", str(r.cached).lower()) for r in run.records]
+        evaluation = self._folder(run, "evaluation")
+        if evaluation:
+            result = read_json(evaluation / "metrics.json")
+            metrics += [Metric(k, v, now, 0) for k, v in result["metrics"].items()]
+            cv = result.get("cross_validation")
+            if cv:
+                metrics += [Metric(f"cv.{k}", v, now, 0) for k, v in cv["mean"].items()]
+        blessing = run.refs.get("blessing")
+        if blessing:
+            data = run.load("blessing").data
+            tags += [RunTag("modelfab.blessed", str(data["blessed"]).lower()),
+                     RunTag("modelfab.gate", data["reason"][:5000])]
+        for i in range(0, len(params), 100):  # log_batch accepts at most 100 params per call
+            self.client.log_batch(rid, params=params[i : i + 100])
+        self.client.log_batch(rid, metrics=metrics, tags=tags)
+        self.client.log_artifact(rid, str(run.project.spec_path))
+        if evaluation:
+            self.client.log_artifacts(rid, str(evaluation), "evaluation")
+        for name in ("report", "blessing", "registration"):
+            folder = self._folder(run, name)
+            if folder:
+                self.client.log_artifacts(rid, str(folder), name)
+        self.client.set_terminated(rid, "FINISHED")
+
+    def on_stage_error(self, run, stage, error: BaseException) -> None:  # noqa: ANN001
+        if run.tracking_run_id:
+            self.client.set_tag(run.tracking_run_id, "modelfab.error", f"{stage.name}: {error}"[:5000])
+            status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+            self.client.set_terminated(run.tracking_run_id, status)
+
+    def after_stage(self, run, stage, record: StageRecord) -> None:  # noqa: ANN001
+        pass
+
+    @staticmethod
+    def _folder(run, name: str) -> Path | None:  # noqa: ANN001
+        ref = run.refs.get(name)
+        return run.store.path(ref) if ref else None

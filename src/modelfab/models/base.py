@@ -1,0 +1,89 @@
+"""The contract every model family keeps, so the trainer, the gate, the registry and the server
+never ask which family they hold.
+
+Rules (after scikit-learn's developer guide):
+- `__init__(config, task, n_classes)` only stores hyperparameters; no logic, no validation.
+- `fit(X, y, X_valid=None, y_valid=None, progress=None)` returns `self`; learned state lives in
+  attributes ending in `_`; `valid_scores_` holds out-of-sample scores on the validation rows
+  (class probabilities or values) for threshold choice.
+- `predict(X)` gives class codes 0..k-1 or values; `predict_proba(X)` gives (n, k) probabilities
+  and exists only where `capabilities` includes "proba".
+- `save(folder)` writes safe files only (text, JSON, safetensors); `load(folder)` reads them.
+- Predicting before fitting raises `NotFittedError`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from modelfab.errors import FabError
+
+Progress = Callable[[float, float | None, str], None]
+
+
+class NotFittedError(FabError):
+    pass
+
+
+class ModelFamily(ABC):
+    type: ClassVar[str]
+    tasks: ClassVar[frozenset[str]] = frozenset({"binary", "multiclass", "regression"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"proba"})
+
+    def __init__(self, config: Any, task: str, n_classes: int = 0) -> None:
+        self.config = config
+        self.task = task
+        self.n_classes = n_classes
+
+    def get_params(self) -> dict:
+        return {"config": self.config.model_dump(mode="json"), "task": self.task, "n_classes": self.n_classes}
+
+    @abstractmethod
+    def fit(self, X: np.ndarray, y: np.ndarray, X_valid: np.ndarray | None = None,
+            y_valid: np.ndarray | None = None, progress: Progress | None = None) -> ModelFamily: ...
+
+    @abstractmethod
+    def predict_scores(self, X: np.ndarray) -> np.ndarray:
+        """(n, k) class probabilities, or (n,) values for regression."""
+
+    @abstractmethod
+    def save(self, folder: Path) -> None: ...
+
+    @classmethod
+    @abstractmethod
+    def load(cls, folder: Path, config: Any, task: str, n_classes: int) -> ModelFamily: ...
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        scores = self.predict_scores(X)
+        return scores if self.task == "regression" else scores.argmax(axis=1)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        if self.task == "regression":
+            raise AttributeError(f"{type(self).__name__} predicts values for regression; it has no predict_proba")
+        return self.predict_scores(X)
+
+    def _check_fitted(self, attr: str) -> None:
+        if not hasattr(self, attr):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit with training data before predicting"
+            )
+
+
+def as_matrix(X: Any) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 2:
+        raise FabError(f"expected a 2-D feature matrix, got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise FabError("expected at least one row; got an empty feature matrix")
+    return X
+
+
+def balanced_weights(y: np.ndarray) -> np.ndarray:
+    classes, counts = np.unique(y, return_counts=True)
+    per_class = len(y) / (len(classes) * counts)
+    return per_class[np.searchsorted(classes, y)]

@@ -1,0 +1,98 @@
+"""Gradient-boosted trees with LightGBM, saved in LightGBM's own text format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelfab.artifacts import read_json, write_json
+from modelfab.models.base import ModelFamily, Progress, as_matrix, balanced_weights
+from modelfab.spec.schema import LightGBMConfig
+
+
+class LightGBMModel(ModelFamily):
+    type = "lightgbm"
+
+    def _params(self) -> dict:
+        c: LightGBMConfig = self.config
+        objective = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}[self.task]
+        params = {
+            "objective": objective, "learning_rate": c.learning_rate, "num_leaves": c.num_leaves,
+            "max_depth": c.max_depth, "min_child_samples": c.min_child_samples,
+            "bagging_fraction": c.subsample, "bagging_freq": 1 if c.subsample < 1 else 0,
+            "feature_fraction": c.colsample_bytree, "lambda_l1": c.reg_alpha, "lambda_l2": c.reg_lambda,
+            "seed": c.seed, "deterministic": True, "force_row_wise": True, "verbosity": -1,
+        }
+        if c.threads:
+            params["num_threads"] = c.threads
+        if self.task == "multiclass":
+            params["num_class"] = self.n_classes
+        return params
+
+    def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
+            progress: Progress | None = None) -> LightGBMModel:
+        import lightgbm as lgb
+
+        c: LightGBMConfig = self.config
+        X, y = as_matrix(X), np.asarray(y)
+        weight = balanced_weights(y) if c.class_weight == "balanced" and self.task != "regression" else None
+        train = lgb.Dataset(X, y, weight=weight, free_raw_data=False)
+        callbacks = [_progress_callback(progress, c.n_estimators)] if progress else []
+        valid_sets = []
+        if X_valid is not None and len(X_valid):
+            X_valid = as_matrix(X_valid)
+            valid_sets = [lgb.Dataset(X_valid, np.asarray(y_valid), reference=train)]
+            if c.early_stopping_rounds:
+                callbacks.append(lgb.early_stopping(c.early_stopping_rounds, verbose=False))
+        booster = lgb.train(self._params(), train, num_boost_round=c.n_estimators,
+                            valid_sets=valid_sets, callbacks=callbacks)
+        self.best_iteration_ = booster.best_iteration or booster.current_iteration()
+        if valid_sets:
+            self.valid_scores_ = self._scores(booster, X_valid)
+        if valid_sets and c.refit_full and c.early_stopping_rounds:
+            # More rows beat a held-out early-stopping set once the round count is known.
+            X_all, y_all = np.vstack([X, X_valid]), np.concatenate([y, np.asarray(y_valid)])
+            w_all = balanced_weights(y_all) if weight is not None else None
+            booster = lgb.train(self._params(), lgb.Dataset(X_all, y_all, weight=w_all),
+                                num_boost_round=self.best_iteration_)
+        self.booster_ = booster
+        return self
+
+    def _scores(self, booster: Any, X: np.ndarray) -> np.ndarray:
+        raw = booster.predict(X, num_iteration=self.best_iteration_ if booster.best_iteration else None)
+        if self.task == "binary":
+            return np.column_stack([1 - raw, raw])
+        return raw
+
+    def predict_scores(self, X: Any) -> np.ndarray:
+        self._check_fitted("booster_")
+        raw = self.booster_.predict(as_matrix(X))
+        return np.column_stack([1 - raw, raw]) if self.task == "binary" else raw
+
+    def feature_importance(self) -> np.ndarray:
+        self._check_fitted("booster_")
+        return self.booster_.feature_importance("gain")
+
+    def save(self, folder: Path) -> None:
+        self._check_fitted("booster_")
+        self.booster_.save_model(str(folder / "model.txt"))
+        write_json(folder / "lightgbm.json", {"best_iteration": self.best_iteration_})
+
+    @classmethod
+    def load(cls, folder: Path, config: Any, task: str, n_classes: int) -> LightGBMModel:
+        import lightgbm as lgb
+
+        model = cls(config, task, n_classes)
+        model.booster_ = lgb.Booster(model_file=str(folder / "model.txt"))
+        model.best_iteration_ = read_json(folder / "lightgbm.json")["best_iteration"]
+        return model
+
+
+def _progress_callback(progress: Progress, total: int):  # noqa: ANN202
+    def callback(env: Any) -> None:
+        if env.iteration % 10 == 0:
+            progress(env.iteration + 1, total, "boosting rounds")
+
+    return callback

@@ -1,0 +1,82 @@
+"""A model package: the fitted transform, the model and the input schema, in one folder.
+
+Prediction anywhere (batch, the MLflow pyfunc, the server) goes through `Predictor`, so every
+path applies exactly the preprocessing training applied.
+
+Files: `package.json`, `transform.skops`, `model/` (the family's files).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from modelfab.artifacts import read_json
+from modelfab.data.validate import check_against_schema
+from modelfab.errors import DataError
+from modelfab.features.persist import load_transform
+from modelfab.models import FAMILIES, ModelFamily
+
+PACKAGE_FILE = "package.json"
+
+
+class Predictor:
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        if not (self.folder / PACKAGE_FILE).is_file():
+            raise DataError(f"{self.folder} is not a modelfab model package (no {PACKAGE_FILE})")
+        self.meta = read_json(self.folder / PACKAGE_FILE)
+
+    @cached_property
+    def transform(self):  # noqa: ANN201
+        return load_transform(self.folder / "transform.skops")
+
+    @cached_property
+    def model(self) -> ModelFamily:
+        from modelfab.spec.schema import LightGBMConfig, LinearConfig
+
+        config_type = {"lightgbm": LightGBMConfig, "linear": LinearConfig}[self.meta["family"]]
+        config = config_type.model_validate(self.meta["config"])
+        family = FAMILIES[self.meta["family"]]
+        return family.load(self.folder / "model", config, self.meta["task"], len(self.meta["classes"]))
+
+    @property
+    def task(self) -> str:
+        return self.meta["task"]
+
+    @property
+    def classes(self) -> list:
+        return self.meta["classes"]
+
+    def check(self, frame: pd.DataFrame, source: str = "input") -> None:
+        problems = check_against_schema(frame, self.meta["schema"], source)
+        if problems:
+            raise DataError(f"{source} does not match the model's input schema:\n" + "\n".join(f"  - {p}" for p in problems))
+
+    def scores(self, frame: pd.DataFrame, source: str = "input") -> np.ndarray:
+        self.check(frame, source)
+        X = self.transform.transform(frame).astype(np.float32)
+        return self.model.predict_scores(X)
+
+    def predict_frame(self, frame: pd.DataFrame, source: str = "input") -> pd.DataFrame:
+        """One row per input row: `prediction`, and `proba_<class>` columns for classifiers."""
+        scores = self.scores(frame, source)
+        return self.frame_from_scores(scores, frame.index)
+
+    def frame_from_scores(self, scores: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        if self.task == "regression":
+            return pd.DataFrame({"prediction": scores}, index=index)
+        classes = self.classes
+        if self.task == "binary":
+            codes = (scores[:, 1] >= self.meta["threshold"]).astype(int)
+        else:
+            codes = scores.argmax(axis=1)
+        out = pd.DataFrame({"prediction": np.asarray(classes, dtype=object)[codes]}, index=index)
+        for i, c in enumerate(classes):
+            out[f"proba_{c}"] = scores[:, i]
+        if all(isinstance(c, int) for c in classes):
+            out["prediction"] = out["prediction"].astype(int)
+        return out

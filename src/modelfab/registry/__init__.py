@@ -1,0 +1,1 @@
+"""The model registry (MLflow): register, promote blessed versions, roll back."""

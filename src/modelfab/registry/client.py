@@ -1,0 +1,144 @@
+"""The model registry: MLflow's, on SQLite by default. Register, find the champion, promote
+(blessed versions only), roll back.
+
+Tags modelfab keeps on each model version: `modelfab.blessed`, `modelfab.package_digest`,
+`modelfab.metric.<name>`. The registered model keeps `modelfab.champion_history`, the JSON
+list of versions that held the alias, so a rollback knows where to go.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelfab.errors import GateRejected, RegistryError, did_you_mean
+
+HISTORY_TAG = "modelfab.champion_history"
+DIGEST_TAG = "modelfab.package_digest"
+BLESSED_TAG = "modelfab.blessed"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    name: str
+    version: int
+    package: Path
+    digest: str | None
+    blessed: bool
+    aliases: tuple[str, ...]
+    run_id: str | None
+    tags: dict
+
+
+def client(tracking_uri: str) -> Any:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def _info(c: Any, mv: Any) -> VersionInfo:
+    uri = c.get_model_version_download_uri(mv.name, mv.version)
+    path = Path(uri.removeprefix("file://")) / "artifacts" / "package"
+    return VersionInfo(
+        name=mv.name, version=int(mv.version), package=path, digest=mv.tags.get(DIGEST_TAG),
+        blessed=mv.tags.get(BLESSED_TAG) == "true", aliases=tuple(mv.aliases or ()), run_id=mv.run_id,
+        tags=dict(mv.tags),
+    )
+
+
+def _not_found(c: Any, name: str) -> RegistryError:
+    names = [m.name for m in c.search_registered_models()]
+    known = f" Registered models: {', '.join(names)}." if names else " No model is registered yet; run `modelfab run` first."
+    return RegistryError(f"model {name!r} is not in the registry.{did_you_mean(name, names)}{known}")
+
+
+def find(c: Any, name: str, alias: str | None = None, version: int | None = None) -> VersionInfo:
+    """A version by alias or number; RegistryError names what exists when it does not."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        c.get_registered_model(name)
+    except MlflowException:
+        raise _not_found(c, name) from None
+    try:
+        mv = c.get_model_version_by_alias(name, alias) if alias else c.get_model_version(name, str(version))
+    except MlflowException:
+        what = f"alias {alias!r}" if alias else f"version {version}"
+        raise RegistryError(f"model {name!r} has no {what}; `modelfab models list` shows its versions") from None
+    return _info(c, mv)
+
+
+def champion(c: Any, name: str, alias: str = "champion") -> VersionInfo | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _info(c, c.get_model_version_by_alias(name, alias))
+    except MlflowException:
+        return None
+
+
+def versions(c: Any, name: str | None = None) -> list[VersionInfo]:
+    query = f"name='{name}'" if name else ""
+    if name:
+        find_model = [m.name for m in c.search_registered_models()]
+        if name not in find_model:
+            raise _not_found(c, name)
+    return sorted((_info(c, mv) for mv in c.search_model_versions(query)), key=lambda v: (v.name, v.version))
+
+
+def versions_or_empty(c: Any, name: str) -> list[VersionInfo]:
+    return sorted((_info(c, mv) for mv in c.search_model_versions(f"name='{name}'")), key=lambda v: v.version)
+
+
+def parse_reference(ref: str) -> tuple[str, str | None, int | None]:
+    """'name@alias', 'name/3' or 'name' (its champion) -> (name, alias, version)."""
+    if "@" in ref:
+        name, alias = ref.split("@", 1)
+        return name, alias, None
+    if "/" in ref:
+        name, number = ref.rsplit("/", 1)
+        if not number.isdigit():
+            raise RegistryError(f"{ref!r}: expected NAME@ALIAS or NAME/VERSION (a number)")
+        return name, None, int(number)
+    return ref, "champion", None
+
+
+def resolve(c: Any, ref: str) -> VersionInfo:
+    name, alias, version = parse_reference(ref)
+    return find(c, name, alias=alias, version=version)
+
+
+def promote(c: Any, name: str, version: int, alias: str = "champion", force: bool = False) -> VersionInfo:
+    """Point `alias` at a version; refuses a version the gate did not bless."""
+    target = find(c, name, version=version)
+    if not target.blessed and not force:
+        raise GateRejected(
+            f"{name} version {version} was not blessed by the gate; promotion refused "
+            f"(its tags say why: {target.tags.get('modelfab.reason', 'no reason recorded')})"
+        )
+    current = champion(c, name, alias)
+    history = json.loads(c.get_registered_model(name).tags.get(HISTORY_TAG, "[]"))
+    if current and current.version != version:
+        history.append(current.version)
+    c.set_registered_model_alias(name, alias, str(version))
+    c.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history[-50:]))
+    return find(c, name, version=version)
+
+
+def rollback(c: Any, name: str, alias: str = "champion") -> tuple[VersionInfo | None, VersionInfo]:
+    """Give the alias back to the version that held it before; returns (old, new)."""
+    current = champion(c, name, alias)
+    history = json.loads(c.get_registered_model(name).tags.get(HISTORY_TAG, "[]")) if current else []
+    if not history:
+        raise RegistryError(f"model {name!r} has no earlier {alias} to roll back to")
+    previous = history.pop()
+    c.set_registered_model_alias(name, alias, str(previous))
+    c.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history))
+    return current, find(c, name, version=previous)

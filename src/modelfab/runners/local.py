@@ -1,0 +1,152 @@
+"""How it runs: one loop over the ordered stages, with the cache, hooks and resume messages.
+
+A runner only chooses where a stage's function executes; the local runner calls it in-process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelfab.artifacts.store import ArtifactStore, Ref
+from modelfab.errors import FabError, StageError
+from modelfab.hooks.base import Hook, HookSet, StageRecord
+from modelfab.pipeline.cache import cache_key, section_config
+from modelfab.pipeline.graph import Pipeline, Stage
+from modelfab.spec.load import Project
+
+
+class Interrupted(FabError):
+    exit_code = 130
+
+
+@dataclass
+class RunState:
+    """What hooks and stages may read about the run in progress."""
+
+    project: Project
+    store: ArtifactStore
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    refs: dict[str, Ref] = field(default_factory=dict)
+    records: list[StageRecord] = field(default_factory=list)
+    tracking_run_id: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def load(self, name: str) -> Any:
+        return self.store.get(self.refs[name])
+
+
+@dataclass
+class StageContext:
+    """Passed to stages as `ctx`: progress reporting and read access to the run."""
+
+    run: RunState
+    stage: Stage
+    hooks: HookSet
+    folders: list[Path] = field(default_factory=list)
+
+    @property
+    def project(self) -> Project:
+        return self.run.project
+
+    def folder(self) -> Path:
+        """An empty folder for a Folder artifact; removed once the outputs are stored."""
+        path = self.run.store.tmp / f"out-{uuid.uuid4().hex}"
+        path.mkdir(parents=True)
+        self.folders.append(path)
+        return path
+
+    def progress(self, done: float, total: float | None = None, note: str = "") -> None:
+        self.hooks.stage_progress(self.run, self.stage, done, total, note)
+
+
+class LocalRunner:
+    def __init__(self, hooks: list[Hook] | None = None) -> None:
+        self.hooks = HookSet(hooks or [])
+
+    def execute(self, stage: Stage, kwargs: dict[str, Any]) -> Any:
+        """Where the stage runs; other runners override only this."""
+        return stage.func(**kwargs)
+
+    def run(self, pipeline: Pipeline, project: Project, rerun_from: str | None = None) -> RunState:
+        pipeline.check()
+        store = ArtifactStore(project.store_dir)
+        forced = pipeline.downstream(rerun_from) if rerun_from else set()
+        with _locked(store):
+            store.sweep()
+            run = RunState(project=project, store=store)
+            self.hooks.before_pipeline(run)
+            for stage in pipeline.order():
+                self._run_stage(run, stage, force=stage.name in forced)
+            self.hooks.after_pipeline(run)
+        return run
+
+    def _run_stage(self, run: RunState, stage: Stage, force: bool) -> None:
+        inputs = {name: run.refs[name] for name in stage.inputs}
+        config = section_config(run.project.spec, stage)
+        started = time.perf_counter()
+        self.hooks.before_stage(run, stage)
+        try:
+            external = stage.external(run) if stage.external else ""
+            key = cache_key(stage, config, inputs, external)
+            hit = None if force else run.store.cache_get(key)
+            if hit:
+                outputs = {name: Ref(**r) for name, r in hit["outputs"].items()}
+            else:
+                outputs = self._compute(run, stage, inputs, key)
+        except KeyboardInterrupt:
+            self.hooks.on_stage_error(run, stage, KeyboardInterrupt())
+            raise Interrupted(
+                f"interrupted during stage {stage.name!r}. Every finished stage is stored; "
+                f"resume with: modelfab run {run.project.spec_path}"
+            ) from None
+        except Exception as exc:
+            self.hooks.on_stage_error(run, stage, exc)
+            if isinstance(exc, FabError):
+                raise
+            raise StageError(
+                f"stage {stage.name!r} failed: {type(exc).__name__}: {exc}. Finished stages are "
+                f"stored; after fixing, `modelfab run {run.project.spec_path}` resumes from {stage.name!r}"
+            ) from exc
+        run.refs.update(outputs)
+        record = StageRecord(stage.name, key, bool(hit), time.perf_counter() - started, outputs, inputs, config)
+        run.records.append(record)
+        self.hooks.after_stage(run, stage, record)
+
+    def _compute(self, run: RunState, stage: Stage, inputs: dict[str, Ref], key: str) -> dict[str, Ref]:
+        kwargs: dict[str, Any] = {name: run.store.get(ref) for name, ref in inputs.items()}
+        kwargs.update({s: run.project.spec.section(s) for s in stage.sections if s in stage.params})
+        ctx = StageContext(run, stage, self.hooks)
+        if stage.wants_ctx:
+            kwargs["ctx"] = ctx
+        try:
+            result = self.execute(stage, kwargs)
+            produced = result if isinstance(result, dict) else {next(iter(stage.outputs)): result}
+            if set(produced) != set(stage.outputs):
+                raise StageError(f"stage {stage.name!r} returned {sorted(produced)}, expected {sorted(stage.outputs)}")
+            outputs = {name: run.store.put(artifact) for name, artifact in produced.items()}
+        finally:
+            for folder in ctx.folders:
+                shutil.rmtree(folder, ignore_errors=True)
+        run.store.cache_put(key, {"stage": stage.name, "outputs": {n: r.to_dict() for n, r in outputs.items()}})
+        return outputs
+
+
+@contextmanager
+def _locked(store: ArtifactStore) -> Iterator[None]:
+    """One run at a time per store: a second run waits for nothing and says why."""
+    store.root.mkdir(parents=True, exist_ok=True)
+    with open(store.root / "lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FabError(f"another modelfab run is using {store.root}; wait for it to finish") from None
+        yield

@@ -1,0 +1,1 @@
+"""Serving: batch prediction (the REST server comes with the closed-loop issue)."""

@@ -1,0 +1,74 @@
+"""Checks that need more than one key of the spec; each returns problems, all are collected."""
+
+from __future__ import annotations
+
+from modelfab.spec.schema import FabSpec
+
+LOWER_IS_BETTER = {"rmse", "mae"}
+REGRESSION_METRICS = {"rmse", "mae", "r2"}
+CLASSIFICATION_METRICS = {"accuracy", "precision", "recall", "f1", "f1_macro", "roc_auc", "pr_auc"}
+
+
+def check_columns(spec: FabSpec) -> list[str]:
+    d = spec.data
+    problems = []
+    if d.target in d.drop:
+        problems.append(f"data.drop: lists the target {d.target!r}; the target cannot be dropped")
+    if d.remaining_life and not (d.entity and d.time):
+        problems.append("data.remaining_life: needs data.entity and data.time to count cycles per entity")
+    if d.test and d.test.rows == "last" and not d.entity:
+        problems.append("data.test.rows: 'last' needs data.entity to know each entity's last row")
+    if d.test and d.test.labels and not d.entity:
+        problems.append("data.test.labels: one label per entity needs data.entity")
+    return problems
+
+
+def check_sequences(spec: FabSpec) -> list[str]:
+    """Window and denoise features read each entity's history, so the split must keep it whole."""
+    uses_history = spec.features.windows is not None or spec.clean.denoise is not None
+    if not uses_history or spec.data.test is not None:
+        return []
+    method = spec.split.method
+    if method in ("random", "stratified") or (method == "auto" and not spec.data.entity):
+        return [
+            f"split.method: {method!r} scatters an entity's rows across train and test, but "
+            "features.windows / clean.denoise read each entity's history; use 'group' (with "
+            "data.entity) or 'time'"
+        ]
+    if method == "group" and not spec.data.entity:
+        return ["split.method: 'group' needs data.entity"]
+    return []
+
+
+def check_task(spec: FabSpec) -> list[str]:
+    problems = []
+    if spec.task == "regression" and spec.split.method == "stratified":
+        problems.append("split.method: 'stratified' needs a classification task; use 'random' or 'group'")
+    threshold = spec.train.decision_threshold
+    if isinstance(threshold, float) and not 0 < threshold < 1:
+        problems.append(f"train.decision_threshold: got {threshold}; expected a number between 0 and 1")
+    return problems
+
+
+def check_gate(spec: FabSpec) -> list[str]:
+    problems = []
+    for i, rule in enumerate(spec.gate.rules):
+        where = f"gate.rules[{i}]"
+        if all(v is None for v in (rule.min, rule.max, rule.min_delta, rule.min_relative)):
+            problems.append(f"{where}: has no threshold; give min/max, min_delta or min_relative")
+        if rule.metric in LOWER_IS_BETTER and rule.min is not None:
+            problems.append(f"{where}.min: {rule.metric} is lower-is-better; use max instead")
+        if rule.metric not in LOWER_IS_BETTER and rule.max is not None:
+            problems.append(f"{where}.max: {rule.metric} is higher-is-better; use min instead")
+        if spec.task == "regression" and rule.metric in CLASSIFICATION_METRICS:
+            problems.append(f"{where}.metric: {rule.metric!r} needs a classification task; use rmse, mae or r2")
+        if spec.task in ("binary", "multiclass") and rule.metric in REGRESSION_METRICS:
+            problems.append(f"{where}.metric: {rule.metric!r} needs a regression task")
+    return problems
+
+
+CHECKS = [check_columns, check_sequences, check_task, check_gate]
+
+
+def run_checks(spec: FabSpec) -> list[str]:
+    return [problem for check in CHECKS for problem in check(spec)]

@@ -1,0 +1,164 @@
+"""Read `fab.yaml`: parse YAML, migrate, validate, cross-check; every problem is reported at once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from modelfab.errors import SpecError, did_you_mean
+from modelfab.spec.checks import run_checks
+from modelfab.spec.migrations import migrate
+from modelfab.spec.schema import FabSpec
+
+SPEC_FILE = "fab.yaml"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A validated spec and the folder its relative paths start from."""
+
+    spec: FabSpec
+    root: Path
+    spec_path: Path
+
+    def path(self, relative: str) -> Path:
+        return (self.root / relative).resolve()
+
+    @property
+    def store_dir(self) -> Path:
+        return self.path(self.spec.store)
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.spec.tracking.uri or f"sqlite:///{self.store_dir / 'mlflow.db'}"
+
+
+def load_spec(path: str | Path = SPEC_FILE) -> Project:
+    """Load and validate a spec file (or the `fab.yaml` inside a folder).
+
+    Raises:
+        SpecError: listing every problem, each with its key, the value and what was expected.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / SPEC_FILE
+    if not path.is_file():
+        raise SpecError([f"file not found: {path}; run `modelfab init DATA --target COLUMN` to write one"], str(path))
+    text = path.read_text(encoding="utf-8-sig")
+    spec = parse_spec(text, source=str(path))
+    return Project(spec=spec, root=path.parent.resolve(), spec_path=path.resolve())
+
+
+def parse_spec(text: str, source: str = SPEC_FILE) -> FabSpec:
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise SpecError([f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"], source) from None
+    if not isinstance(raw, dict):
+        raise SpecError(["the file must be a mapping of keys (name:, data:, train:, ...)"], source)
+    lines = _key_lines(node)
+    raw, _ = migrate(raw)
+    try:
+        spec = FabSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError([_describe(err, lines) for err in exc.errors()], source) from None
+    problems = run_checks(spec)
+    if problems:
+        raise SpecError([_with_line(p, lines) for p in problems], source)
+    return spec
+
+
+def json_schema() -> str:
+    return json.dumps(FabSpec.model_json_schema(by_alias=True), indent=2)
+
+
+# --- error messages ----------------------------------------------------------------------------
+
+_TAGS = {"lightgbm", "linear"}  # discriminator values pydantic puts into error locations
+
+
+def _describe(err: dict[str, Any], lines: dict[tuple, int]) -> str:
+    loc = tuple(p for i, p in enumerate(err["loc"]) if not (i > 0 and p in _TAGS and err["loc"][0] == "train"))
+    key = _dotted(loc)
+    line = _line_of(loc, lines)
+    prefix = f"line {line}: " if line else ""
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _fields_at(loc[:-1])
+        return f"{prefix}{key}: unknown key.{did_you_mean(loc[-1], allowed)} Allowed: {', '.join(sorted(allowed))}"
+    if kind == "missing":
+        return f"{prefix}{key}: required key is missing"
+    if kind == "union_tag_invalid":
+        return f"{prefix}{key}: got type {err['input'].get('type')!r}; expected one of {err['ctx']['expected_tags']}.{did_you_mean(err['input'].get('type'), _TAGS)}"
+    value = err.get("input")
+    shown = value if not isinstance(value, dict | list) else type(value).__name__
+    return f"{prefix}{key}: got {shown!r}; {err['msg'][0].lower()}{err['msg'][1:]}"
+
+
+def _with_line(problem: str, lines: dict[tuple, int]) -> str:
+    key = problem.split(":", 1)[0]
+    loc = tuple(int(p) if p.isdigit() else p for p in key.replace("[", ".").replace("]", "").split("."))
+    line = _line_of(loc, lines)
+    return f"line {line}: {problem}" if line else problem
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for p in loc:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def _fields_at(loc: tuple) -> set[str]:
+    """Names allowed in the mapping at `loc`, walking the pydantic models."""
+    model: Any = FabSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) or model.model_fields.get(f"{part}_")
+        if field is None:
+            return set()
+        model = _model_of(field.annotation)
+        if model is None:
+            return set()
+    return {f.alias or name for name, f in model.model_fields.items()}
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _key_lines(node: yaml.Node | None, path: tuple = ()) -> dict[tuple, int]:
+    """Map every key path of the YAML document to its 1-based line number."""
+    lines: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = (*path, key.value)
+            lines[sub] = key.start_mark.line + 1
+            lines.update(_key_lines(value, sub))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*path, i)] = item.start_mark.line + 1
+            lines.update(_key_lines(item, (*path, i)))
+    return lines

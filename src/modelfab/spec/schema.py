@@ -1,0 +1,310 @@
+"""The `fab.yaml` contract: one pydantic model per stage, every field typed, bounded and described.
+
+`extra="forbid"` everywhere, so a typo is an error (with a suggestion) instead of a silently
+ignored key. Variants (the model family) are chosen by a `type:` key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CURRENT_VERSION = 1
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+class RemainingLife(Section):
+    """Derive a remaining-useful-life target: cycles left until each entity's last row."""
+
+    cap: float | None = Field(
+        None, gt=0, description="Clip the derived target at this value for training (125 for C-MAPSS)."
+    )
+
+
+class TestData(Section):
+    """A separate test file, used instead of a split-off test set."""
+
+    source: str = Field(description="Path of the test table, relative to fab.yaml.")
+    labels: str | None = Field(
+        None,
+        description="File with one target value per entity, the value at the entity's last row "
+        "(as NASA's RUL_FD001.txt). Without it the target column must be in the test table.",
+    )
+    rows: Literal["all", "last"] = Field(
+        "all", description="Score every row, or only the last row of each entity."
+    )
+
+
+class DataConfig(Section):
+    """Where the table is and which column to predict.
+
+    ```yaml
+    data:
+      source: data/ai4i2020.csv
+      target: Machine failure
+      drop: [UDI, Product ID]
+    ```
+    """
+
+    source: str = Field(description="CSV, TSV, TXT or Parquet file, relative to fab.yaml.")
+    target: str = Field(description="The column to predict.")
+    format: Literal["auto", "csv", "parquet"] = Field("auto", description="File format; auto uses the suffix.")
+    delimiter: str | None = Field(
+        None, description="Field delimiter; detected when omitted. Use 'whitespace' for space-aligned files."
+    )
+    encoding: str = Field("auto", description="Text encoding; auto detects UTF-8 (with or without BOM) or Latin-1.")
+    columns: list[str] | None = Field(None, description="Column names for files without a header row.")
+    drop: list[str] = Field(
+        default_factory=list, description="Columns never used as features: identifiers, leaky labels."
+    )
+    entity: str | None = Field(None, description="Column naming the machine/engine each row belongs to.")
+    time: str | None = Field(None, description="Column ordering the rows within an entity.")
+    remaining_life: RemainingLife | None = Field(
+        None, description="Derive the target as remaining life per entity (needs entity and time)."
+    )
+    test: TestData | None = Field(None, description="A separate test table instead of a split-off test set.")
+
+
+# --- validate, clean, split ------------------------------------------------------------------
+
+
+class ValidateConfig(Section):
+    max_missing_rate: float = Field(0.5, ge=0, le=1, description="A column missing more than this is an error.")
+    max_categories: int = Field(
+        50, ge=2, description="A text column with more distinct values than this is treated as an identifier."
+    )
+    min_rows: int = Field(20, ge=2, description="Fewer rows than this is an error.")
+
+
+class OutlierConfig(Section):
+    method: Literal["none", "iqr", "zscore"] = Field("none", description="How outliers are found.")
+    factor: float = Field(1.5, gt=0, description="IQR multiple (iqr) or standard deviations (zscore).")
+    columns: list[str] | None = Field(None, description="Columns to treat; all numeric features when omitted.")
+
+
+class DenoiseConfig(Section):
+    columns: list[str] = Field(description="Sensor columns to smooth.")
+    method: Literal["median", "mean"] = Field("median", description="Rolling statistic.")
+    window: int = Field(5, ge=2, le=10_000, description="Rows in the trailing window, per entity.")
+
+
+class CleanConfig(Section):
+    """Row-dropping runs once before the split; value fixes are fitted on the training split.
+
+    ```yaml
+    clean:
+      duplicates: drop
+      missing: {numeric: median, categorical: most_frequent}
+      outliers: {method: iqr, factor: 3}
+    ```
+    """
+
+    duplicates: Literal["drop", "keep"] = Field("drop", description="Drop exact duplicate rows.")
+    missing_target: Literal["drop", "error"] = Field("drop", description="Rows whose target is missing.")
+    numeric_missing: Literal["median", "mean", "zero"] = Field("median", description="Fill for numeric gaps.")
+    categorical_missing: Literal["most_frequent", "constant"] = Field(
+        "most_frequent", description="Fill for categorical gaps ('constant' fills 'missing')."
+    )
+    outliers: OutlierConfig = Field(default_factory=OutlierConfig, description="Clip outliers to learned bounds.")
+    denoise: DenoiseConfig | None = Field(None, description="Smooth noisy sensors with a trailing rolling window.")
+
+
+class SplitConfig(Section):
+    method: Literal["auto", "stratified", "random", "group", "time"] = Field(
+        "auto", description="auto: stratified for classification, group when an entity is set, else random."
+    )
+    test_size: float = Field(0.2, gt=0, lt=1, description="Share of rows (or entities) held out for testing.")
+    valid_size: float = Field(
+        0.15, gt=0, lt=1, description="Share of the remaining training rows held out for validation."
+    )
+    seed: int = Field(0, description="Random seed of the split.")
+
+
+# --- features ----------------------------------------------------------------------------------
+
+
+class Combination(Section):
+    op: Literal["product", "ratio", "difference", "sum"] = Field(description="How the two columns combine.")
+    columns: Annotated[list[str], Field(min_length=2, max_length=2)] = Field(description="The two columns.")
+    name: str | None = Field(None, description="Name of the new column; derived when omitted.")
+
+
+class WindowConfig(Section):
+    columns: list[str] = Field(description="Sensor columns to summarise over a trailing window per entity.")
+    size: int = Field(10, ge=2, le=10_000, description="Rows in the window.")
+    stats: list[Literal["mean", "std", "min", "max", "slope"]] = Field(
+        default_factory=lambda: ["mean", "std", "slope"], description="Statistics per column."
+    )
+
+
+class SelectConfig(Section):
+    method: Literal["none", "variance", "mutual_info", "model"] = Field("none", description="Feature selection.")
+    k: int = Field(20, ge=1, description="Features kept by mutual_info and model.")
+    threshold: float = Field(0.0, ge=0, description="Minimum variance kept by variance.")
+
+
+class FeaturesConfig(Section):
+    """Transforms fitted on the training split only and saved with the model.
+
+    ```yaml
+    features:
+      scale: standard
+      combine:
+        - {op: product, columns: [Torque [Nm], Rotational speed [rpm]], name: power}
+    ```
+    """
+
+    scale: Literal["standard", "minmax", "robust", "none"] = Field("standard", description="Numeric scaling.")
+    power: Literal["none", "log", "yeo-johnson"] = Field("none", description="Transform for skewed columns.")
+    power_columns: list[str] = Field(default_factory=list, description="Columns the power transform applies to.")
+    encode: Literal["onehot", "ordinal", "target"] = Field("onehot", description="Categorical encoding.")
+    combine: list[Combination] = Field(default_factory=list, description="New columns from pairs of columns.")
+    windows: WindowConfig | None = Field(None, description="Rolling-window features per entity.")
+    select: SelectConfig = Field(default_factory=SelectConfig, description="Feature selection.")
+
+
+# --- train -------------------------------------------------------------------------------------
+
+
+class ModelConfig(Section):
+    seed: int = Field(0, description="Random seed of the model.")
+    decision_threshold: Literal["f1", "default"] | float = Field(
+        "f1",
+        description="Binary tasks: pick the threshold maximising F1 on the validation split, "
+        "use 0.5 (default), or give one.",
+    )
+
+
+class LightGBMConfig(ModelConfig):
+    """Gradient-boosted trees (LightGBM).
+
+    ```yaml
+    train: {type: lightgbm, n_estimators: 500, learning_rate: 0.05}
+    ```
+    """
+
+    type: Literal["lightgbm"] = "lightgbm"
+    n_estimators: int = Field(500, ge=1, le=100_000, description="Most boosting rounds.")
+    learning_rate: float = Field(0.05, gt=0, le=1, description="Shrinkage per round.")
+    num_leaves: int = Field(31, ge=2, le=131_072, description="Leaves per tree.")
+    max_depth: int = Field(-1, ge=-1, description="Depth limit, -1 for none.")
+    min_child_samples: int = Field(20, ge=1, description="Rows per leaf at least.")
+    subsample: float = Field(1.0, gt=0, le=1, description="Row share per round.")
+    colsample_bytree: float = Field(1.0, gt=0, le=1, description="Column share per tree.")
+    reg_alpha: float = Field(0.0, ge=0, description="L1 penalty.")
+    reg_lambda: float = Field(0.0, ge=0, description="L2 penalty.")
+    class_weight: Literal["balanced"] | None = Field(None, description="Re-weight classes by frequency.")
+    early_stopping_rounds: int | None = Field(
+        50, ge=1, description="Stop when the validation loss has not improved for this many rounds."
+    )
+    refit_full: bool = Field(
+        True, description="After early stopping, refit on training + validation rows with the best round count."
+    )
+    threads: int = Field(0, ge=0, description="Threads; 0 lets LightGBM choose.")
+
+
+class LinearConfig(ModelConfig):
+    """Logistic regression (classification) or ridge regression (regression).
+
+    ```yaml
+    train: {type: linear, C: 1.0}
+    ```
+    """
+
+    type: Literal["linear"] = "linear"
+    C: float = Field(1.0, gt=0, description="Inverse regularisation strength (logistic regression).")
+    alpha: float = Field(1.0, ge=0, description="L2 penalty (ridge regression).")
+    penalty: Literal["l2", "l1"] = Field("l2", description="Penalty of logistic regression.")
+    class_weight: Literal["balanced"] | None = Field(None, description="Re-weight classes by frequency.")
+    max_iter: int = Field(1000, ge=1, description="Solver iterations at most.")
+
+
+TrainConfig = Annotated[LightGBMConfig | LinearConfig, Field(discriminator="type")]
+
+
+# --- evaluate, gate, register ------------------------------------------------------------------
+
+Metric = Literal[
+    "accuracy", "precision", "recall", "f1", "f1_macro", "roc_auc", "pr_auc", "rmse", "mae", "r2"
+]
+
+
+class EvaluateConfig(Section):
+    cv_folds: int = Field(0, ge=0, le=20, description="k-fold cross-validation on the training rows; 0 is off.")
+    plots: bool = Field(True, description="Write PNG plots (confusion matrix, ROC/PR, residuals, importance).")
+    importance_repeats: int = Field(
+        5, ge=0, le=100, description="Permutation-importance repeats per input column; 0 is off."
+    )
+
+
+class GateRule(Section):
+    metric: Metric = Field(description="Metric the rule reads.")
+    min: float | None = Field(None, description="The candidate must reach at least this (higher-is-better metrics).")
+    max: float | None = Field(None, description="The candidate must stay at or below this (rmse, mae).")
+    min_delta: float | None = Field(
+        None, description="The candidate must beat the champion by at least this much (absolute)."
+    )
+    min_relative: float | None = Field(
+        None, description="The candidate must beat the champion by at least this share (0.01 = 1%)."
+    )
+
+
+class GateConfig(Section):
+    """Rules a candidate must pass to be blessed; no rules means nothing is blessed.
+
+    ```yaml
+    gate:
+      rules:
+        - {metric: f1, min: 0.8, min_delta: 0.0}
+    ```
+    """
+
+    rules: list[GateRule] = Field(default_factory=list, description="All rules must pass.")
+
+
+class RegisterConfig(Section):
+    name: str | None = Field(None, description="Registered model name; the spec's name when omitted.")
+    alias: str = Field("champion", description="Alias a blessed model gets.")
+
+
+class TrackingConfig(Section):
+    uri: str | None = Field(None, description="MLflow tracking URI; sqlite:///<store>/mlflow.db when omitted.")
+    experiment: str | None = Field(None, description="MLflow experiment; the spec's name when omitted.")
+
+
+class FabSpec(Section):
+    """A whole `fab.yaml`."""
+
+    version: int = Field(CURRENT_VERSION, ge=1, le=CURRENT_VERSION, description="Spec format version.")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Project name (letters, digits, _ . -).")
+    task: Literal["auto", "binary", "multiclass", "regression"] = Field(
+        "auto", description="What to predict; auto infers it from the target."
+    )
+    store: str = Field(".fab", description="Folder of artifacts, cache and the default MLflow database.")
+    data: DataConfig
+    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
+    clean: CleanConfig = Field(default_factory=CleanConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    train: TrainConfig = Field(default_factory=LightGBMConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+    register_: RegisterConfig = Field(default_factory=RegisterConfig, alias="register")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def model_name(self) -> str:
+        return self.register_.name or self.name
+
+    def section(self, key: str) -> object:
+        """The config section for a top-level key as written in fab.yaml (`validate`, not `validate_`)."""
+        return getattr(self, f"{key}_", None) or getattr(self, key)

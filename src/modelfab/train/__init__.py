@@ -1,0 +1,1 @@
+"""Train: fit a model family and package it with its transform."""

@@ -1,0 +1,69 @@
+"""Train: fit the chosen model family on the feature matrix and package it with its transform.
+
+For binary tasks the decision threshold is chosen here, on validation rows the model did not
+learn from, never on the test rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+
+from modelfab import __version__
+from modelfab.artifacts import DataReport, FeatureSet, FeatureTransform, ModelPackage, read_json, write_json
+from modelfab.features.featurize import TARGET
+from modelfab.models import make_model
+from modelfab.models.package import PACKAGE_FILE
+from modelfab.pipeline import stage
+
+
+@stage("train", outputs={"package": ModelPackage}, sections=("train",), code=("modelfab.models",))
+def train(features: FeatureSet, transform: FeatureTransform, report: DataReport, ctx) -> ModelPackage:  # noqa: ANN001
+    rep, config = report.data, ctx.project.spec.train
+    X, y = _xy(features.train)
+    X_valid, y_valid = _xy(features.valid)
+    model = make_model(config, rep["task"], len(rep["classes"]))
+    model.fit(X, y, X_valid, y_valid, progress=ctx.progress)
+    threshold = choose_threshold(config.decision_threshold, rep["task"], y_valid, getattr(model, "valid_scores_", None))
+
+    folder = ctx.folder()
+    (folder / "model").mkdir()
+    model.save(folder / "model")
+    shutil.copy(transform.path / "transform.skops", folder / "transform.skops")
+    inputs = read_json(transform.path / "transform.json")["inputs"]
+    write_json(folder / PACKAGE_FILE, {
+        "format": 1,
+        "modelfab": __version__,
+        "family": config.type,
+        "config": config.model_dump(mode="json"),
+        "task": rep["task"],
+        "target": rep["target"],
+        "classes": rep["classes"],
+        "threshold": threshold,
+        "inputs": inputs,
+        "features": features.info["features"],
+        "schema": {k: rep[k] for k in ("features", "entity", "time", "target")}
+        | {"columns": {c: rep["columns"][c] for c in inputs}},
+    })
+    return ModelPackage(folder)
+
+
+def _xy(frame):  # noqa: ANN001, ANN202
+    return frame.drop(columns=[TARGET]).to_numpy(dtype=np.float32), frame[TARGET].to_numpy()
+
+
+def choose_threshold(setting: str | float, task: str, y_valid: np.ndarray, scores: np.ndarray | None) -> float:
+    """The probability above which a binary model says "positive class"."""
+    if task != "binary":
+        return 0.5
+    if isinstance(setting, float):
+        return setting
+    if setting == "default" or scores is None or len(np.unique(y_valid)) < 2:
+        return 0.5
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(y_valid, scores[:, 1])
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    best = int(np.argmax(f1[:-1]))  # the last point has no threshold
+    return float(thresholds[best])
