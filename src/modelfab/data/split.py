@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from modelfab.artifacts import CleanTable, DataReport, RawTable, Splits
 from modelfab.errors import DataError
@@ -44,6 +43,8 @@ def resolve_method(method: str, task: str, entity: str | None) -> str:
 
 def divide(frame: pd.DataFrame, method: str, share: float, seed: int, rep: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (kept, held_out) with about `share` of rows (or entities) held out."""
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
     if method == "group":
         groups = frame[rep["entity"]]
         if groups.nunique() < 2:

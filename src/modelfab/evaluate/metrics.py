@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn import metrics as skm
 
 LOWER_IS_BETTER = frozenset({"rmse", "mae"})
 DEFAULT_METRIC = {"binary": "f1", "multiclass": "accuracy", "regression": "rmse"}
@@ -28,6 +27,8 @@ def decide(task: str, scores: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def compute(task: str, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    from sklearn import metrics as skm
+
     pred = decide(task, scores, threshold)
     if task == "regression":
         return {
@@ -58,6 +59,8 @@ def compute(task: str, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5
 
 def details(task: str, y: np.ndarray, scores: np.ndarray, classes: list, threshold: float) -> dict:
     """Per-class scores and the confusion matrix (rows: true class, columns: predicted)."""
+    from sklearn import metrics as skm
+
     if task == "regression":
         return {}
     pred = decide(task, scores, threshold)

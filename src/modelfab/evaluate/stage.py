@@ -8,7 +8,6 @@ import pandas as pd
 
 from modelfab.artifacts import DataReport, Evaluation, ModelPackage, Splits, write_json
 from modelfab.evaluate import metrics
-from modelfab.evaluate.plots import write_plots
 from modelfab.features.featurize import encode_target
 from modelfab.models.package import Predictor
 from modelfab.pipeline import stage
@@ -69,6 +68,8 @@ def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> 
         result["importance"] = dict(sorted(importance.items(), key=lambda kv: -kv[1]))
     folder = ctx.folder()
     if cfg.plots:
+        from modelfab.evaluate.plots import write_plots
+
         result["plots"] = write_plots(folder / "plots", rep["task"], y, s, rep["classes"],
                                       predictor.meta["threshold"], importance)
     write_json(folder / "metrics.json", result)

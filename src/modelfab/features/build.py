@@ -17,7 +17,7 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
-from modelfab.data.clean import Cleaner
+from modelfab.data.repair import Cleaner
 from modelfab.features.encode import SignedLog, TopKByModel
 from modelfab.features.rows import RowFeatures, combination_name
 from modelfab.spec.schema import FabSpec

@@ -7,8 +7,6 @@ import numpy as np
 import pandas as pd
 
 from modelfab.artifacts import DataReport, FeatureSet, FeatureTransform, Splits, write_json
-from modelfab.features.build import build_transform
-from modelfab.features.persist import save_transform
 from modelfab.pipeline import stage
 
 TARGET = "__target__"
@@ -31,6 +29,9 @@ def encode_target(y: pd.Series, report: dict) -> np.ndarray:
 @stage("featurize", outputs={"features": FeatureSet, "transform": FeatureTransform},
        sections=("features", "clean", "data"))
 def featurize(splits: Splits, report: DataReport, ctx) -> dict:  # noqa: ANN001
+    from modelfab.features.build import build_transform
+    from modelfab.features.persist import save_transform
+
     rep = report.data
     transform = build_transform(ctx.project.spec, rep)
     y_train = encode_target(splits.train[rep["target"]], rep)

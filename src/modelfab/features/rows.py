@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from modelfab.data.clean import denoise
+from modelfab.data.repair import denoise
 
 OPS = {
     "product": lambda a, b: a * b,

@@ -44,13 +44,24 @@ def client(tracking_uri: str) -> Any:
 
 
 def _info(c: Any, mv: Any) -> VersionInfo:
-    uri = c.get_model_version_download_uri(mv.name, mv.version)
-    path = Path(uri.removeprefix("file://")) / "artifacts" / "package"
+    root = Path(c.get_model_version_download_uri(mv.name, mv.version).removeprefix("file://"))
+    path = package_path(root)
     return VersionInfo(
         name=mv.name, version=int(mv.version), package=path, digest=mv.tags.get(DIGEST_TAG),
         blessed=mv.tags.get(BLESSED_TAG) == "true", aliases=tuple(mv.aliases or ()), run_id=mv.run_id,
         tags=dict(mv.tags),
     )
+
+
+def package_path(model_root: Path) -> Path:
+    """Where MLflow put the modelfab package inside a logged pyfunc model (its MLmodel says)."""
+    import yaml
+
+    mlmodel = model_root / "MLmodel"
+    if not mlmodel.is_file():
+        return model_root / "artifacts" / "package"
+    flavor = yaml.safe_load(mlmodel.read_text())["flavors"].get("python_function", {})
+    return model_root / flavor.get("artifacts", {}).get("package", {}).get("path", "artifacts/package")
 
 
 def _not_found(c: Any, name: str) -> RegistryError:

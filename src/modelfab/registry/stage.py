@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelfab import __version__
-from modelfab.artifacts import Blessing, Evaluation, ModelPackage, Registration, Splits, read_json
+from modelfab.artifacts import Blessing, Evaluation, ModelPackage, Registration, read_json
 from modelfab.pipeline import stage
 from modelfab.registry import client as registry
 from modelfab.spec.schema import RegisterConfig
@@ -14,7 +14,7 @@ PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 
 
 @stage("register", outputs={"registration": Registration}, sections=("register",))
-def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation, splits: Splits,
+def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation,
              register: RegisterConfig, ctx) -> Registration:  # noqa: ANN001
     b = blessing.data
     name = ctx.project.spec.model_name
@@ -30,14 +30,14 @@ def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation, 
         info = registry.promote(c, name, existing[-1].version, register.alias)
         return Registration({"registered": False, "promoted": True, "name": name, "version": info.version,
                              "alias": register.alias, "reason": "this package was registered before; promoted it"})
-    version = log_and_register(c, ctx, package, evaluation, splits, name, b)
+    version = log_and_register(c, ctx, package, evaluation, name, b)
     info = registry.promote(c, name, version, register.alias)
     return Registration({"registered": True, "name": name, "version": info.version, "alias": register.alias,
                          "previous": b.get("champion")})
 
 
-def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, splits: Splits,  # noqa: ANN001
-                     name: str, blessing: dict) -> int:
+def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, name: str,  # noqa: ANN001
+                     blessing: dict) -> int:
     import warnings
 
     import lightgbm
@@ -45,20 +45,15 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, spli
     import sklearn
     import skops
 
-    from modelfab.models.package import Predictor
-
-    predictor = Predictor(package.path)
-    # Integer columns are declared as doubles so a reading with a decimal point is not refused.
-    example = splits.test[predictor.meta["inputs"]].head(20)
-    example = example.astype({c: "float64" for c in example.select_dtypes("integer").columns})
-    signature = mlflow.models.infer_signature(example, predictor.predict_frame(example))
+    # No MLflow signature: its type enforcement refuses int64 -> float64 and the like, while the
+    # package checks inputs against the training schema itself, with messages naming the line.
     requirements = [f"modelfab=={__version__}", f"lightgbm=={lightgbm.__version__}",
                     f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}"]
     with warnings.catch_warnings(), mlflow.start_run(run_id=ctx.run.tracking_run_id):
         warnings.simplefilter("ignore")  # hints about type hints and input examples we chose not to use
         model_info = mlflow.pyfunc.log_model(
             name="model", python_model=str(PYFUNC_CODE), artifacts={"package": str(package.path)},
-            pip_requirements=requirements, signature=signature,
+            pip_requirements=requirements,
         )
         mv = mlflow.register_model(model_info.model_uri, name)
     metrics = read_json(evaluation.path / "metrics.json")["metrics"]

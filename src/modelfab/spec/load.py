@@ -98,6 +98,9 @@ def _describe(err: dict[str, Any], lines: dict[tuple, int]) -> str:
         return f"{prefix}{key}: required key is missing"
     if kind == "union_tag_invalid":
         return f"{prefix}{key}: got type {err['input'].get('type')!r}; expected one of {err['ctx']['expected_tags']}.{did_you_mean(err['input'].get('type'), _TAGS)}"
+    if kind == "literal_error":
+        expected = err["ctx"]["expected"].replace("'", "").replace(" or ", ", ").split(", ")
+        return f"{prefix}{key}: got {err['input']!r}; expected one of {err['ctx']['expected']}.{did_you_mean(err['input'], expected)}"
     value = err.get("input")
     shown = value if not isinstance(value, dict | list) else type(value).__name__
     return f"{prefix}{key}: got {shown!r}; {err['msg'][0].lower()}{err['msg'][1:]}"

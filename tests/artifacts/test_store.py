@@ -1,0 +1,66 @@
+import pandas as pd
+import pytest
+
+from modelfab.artifacts import ArtifactStore, DataReport, RawTable
+from modelfab.errors import StoreError
+
+
+def test_roundtrip_and_content_address(tmp_path):
+    store = ArtifactStore(tmp_path)
+    table = RawTable(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}, index=pd.Index([2, 3], name="line")), {"n": 2})
+    ref = store.put(table)
+    again = store.put(RawTable(table.frame.copy(), {"n": 2}))
+    assert ref == again  # same content, same address, stored once
+    loaded = store.get(ref)
+    pd.testing.assert_frame_equal(loaded.frame, table.frame)
+    assert loaded.info == {"n": 2}
+    assert store.put(RawTable(table.frame.assign(a=[1, 3]), {"n": 2})) != ref
+
+
+def test_kind_is_part_of_the_address(tmp_path):
+    store = ArtifactStore(tmp_path)
+    assert store.put(DataReport({"a": 1})).digest != store.put(type("Other", (DataReport,), {"kind": "blessing"})({"a": 1})).digest
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path):
+    class Broken(DataReport):
+        def save(self, folder):
+            (folder / "half.json").write_text("{")
+            raise OSError("disk full")
+
+    store = ArtifactStore(tmp_path)
+    with pytest.raises(OSError):
+        store.put(Broken({}))
+    assert not store.objects.exists() or not any(store.objects.rglob("*.json"))
+    assert not any(store.tmp.iterdir())
+
+
+def test_missing_artifact_is_a_clear_error(tmp_path):
+    store = ArtifactStore(tmp_path)
+    ref = store.put(DataReport({"a": 1}))
+    import shutil
+
+    shutil.rmtree(store.path(ref))
+    with pytest.raises(StoreError, match="missing"):
+        store.get(ref)
+
+
+def test_cache_entry_ignored_when_its_artifact_is_gone(tmp_path):
+    store = ArtifactStore(tmp_path)
+    ref = store.put(DataReport({"a": 1}))
+    store.cache_put("k", {"outputs": {"report": ref.to_dict()}})
+    assert store.cache_get("k")
+    import shutil
+
+    shutil.rmtree(store.path(ref))
+    assert store.cache_get("k") is None
+
+
+def test_file_digest_follows_content(tmp_path):
+    store = ArtifactStore(tmp_path / "store")
+    data = tmp_path / "d.csv"
+    data.write_text("a\n1\n")
+    first = store.file_digest(data)
+    assert store.file_digest(data) == first
+    data.write_text("a\n2\n")
+    assert store.file_digest(data) != first

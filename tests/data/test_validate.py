@@ -1,0 +1,71 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelfab.data.validate import build_report, check_against_schema, infer_task
+from modelfab.errors import DataError
+from modelfab.spec import parse_spec
+
+
+def spec(target="Machine failure", extra=""):
+    return parse_spec(f"name: t\ndata: {{source: d.csv, target: {target}, drop: [UDI]}}\n{extra}")
+
+
+def test_report_describes_columns(machines):
+    report = build_report(machines, spec(), "d.csv")
+    assert report["task"] == "binary" and report["classes"] == [0, 1]
+    assert report["categorical"] == ["Type"]
+    assert set(report["numeric"]) == {"Torque [Nm]", "Speed [rpm]", "Tool wear [min]"}
+    col = report["columns"]["Torque [Nm]"]
+    assert col["kind"] == "numeric" and col["min"] <= col["mean"] <= col["max"]
+    assert report["columns"]["Type"]["categories"] == ["H", "L", "M"]
+
+
+def test_missing_target_suggests(machines):
+    with pytest.raises(DataError, match=r"data.target: column 'Machine failur' is not in d.csv. Did you mean 'Machine failure'"):
+        build_report(machines, spec("Machine failur"), "d.csv")
+
+
+def test_single_class_target(machines):
+    with pytest.raises(DataError, match="single class"):
+        build_report(machines.assign(**{"Machine failure": 0}), spec(), "d.csv")
+
+
+def test_identifier_is_excluded_with_warning(machines):
+    frame = machines.assign(serial=[f"S{i}" for i in range(len(machines))])
+    report = build_report(frame, spec(), "d.csv")
+    assert "serial" not in report["features"]
+    assert any("serial" in w and "identifier" in w for w in report["warnings"])
+
+
+def test_too_many_missing(machines):
+    frame = machines.copy()
+    frame.loc[frame.index[:400], "Torque [Nm]"] = np.nan
+    with pytest.raises(DataError, match="'Torque \\[Nm\\]' is 67% missing"):
+        build_report(frame, spec(), "d.csv")
+
+
+@pytest.mark.parametrize("values, declared, task", [
+    ([0, 1, 0, 1], "auto", "binary"),
+    (["a", "b", "c", "a"], "auto", "multiclass"),
+    ([0.5, 1.25, 3.0, 2.0], "auto", "regression"),
+    (list(range(100)), "auto", "regression"),
+])
+def test_task_inference(values, declared, task):
+    assert infer_task(pd.Series(values, name="y"), declared)[0] == task
+
+
+def test_text_in_numeric_column_names_line(machines):
+    report = build_report(machines, spec(), "d.csv")
+    new = machines.head(5).copy()
+    new.index = pd.RangeIndex(2, 7)
+    new["Torque [Nm]"] = new["Torque [Nm]"].astype(object)
+    new.loc[4, "Torque [Nm]"] = "forty"
+    found = check_against_schema(new, report, "in.csv")
+    assert found == ["in.csv line 4: column 'Torque [Nm]' holds 'forty'; expected a number"]
+
+
+def test_missing_input_column(machines):
+    report = build_report(machines, spec(), "d.csv")
+    found = check_against_schema(machines.drop(columns=["Type"]), report, "in.csv")
+    assert found and "column 'Type' is missing" in found[0]

@@ -1,0 +1,85 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelfab.data.repair import Cleaner
+from modelfab.errors import StoreError
+from modelfab.features.build import build_transform
+from modelfab.features.persist import load_transform, save_transform
+from modelfab.features.rows import RowFeatures
+from modelfab.data.validate import build_report
+from modelfab.spec import parse_spec
+
+
+def sensor_frame():
+    rng = np.random.default_rng(1)
+    rows = []
+    for unit in (1, 2, 3):
+        for cycle in range(1, 13 + unit):
+            rows.append({"unit": unit, "cycle": cycle, "s1": rng.normal(100, 5), "s2": cycle * 0.5 + rng.normal()})
+    frame = pd.DataFrame(rows)
+    return frame.sample(frac=1, random_state=0)  # windows must not depend on row order
+
+
+def test_windows_match_pandas_rolling():
+    frame = sensor_frame()
+    windows = {"columns": ["s1", "s2"], "size": 4, "stats": ["mean", "std", "min", "max", "slope"]}
+    out = RowFeatures(keep=["s1"], windows=windows, entity="unit", time="cycle").fit(frame).transform(frame)
+    ordered = frame.sort_values(["unit", "cycle"])
+    rolled = ordered.groupby("unit")["s1"].rolling(4, min_periods=1)
+    expected_mean = rolled.mean().reset_index(level=0, drop=True)
+    expected_std = rolled.std(ddof=0).reset_index(level=0, drop=True)
+    expected_max = rolled.max().reset_index(level=0, drop=True)
+    np.testing.assert_allclose(out.loc[ordered.index, "s1 mean4"], expected_mean.loc[ordered.index], rtol=1e-9)
+    np.testing.assert_allclose(out.loc[ordered.index, "s1 std4"], expected_std.loc[ordered.index], atol=1e-6)
+    np.testing.assert_allclose(out.loc[ordered.index, "s1 max4"], expected_max.loc[ordered.index])
+    # slope of a straight line is exact once the window is full
+    line = pd.DataFrame({"unit": 1, "cycle": range(10), "s2": np.arange(10) * 2.5})
+    slope = RowFeatures(keep=[], windows={"columns": ["s2"], "size": 4, "stats": ["slope"]}, entity="unit",
+                        time="cycle").fit(line).transform(line)["s2 slope4"]
+    np.testing.assert_allclose(slope.iloc[1:], 2.5)
+    assert list(out.index) == list(frame.index)  # output keeps the input's row order
+
+
+def test_combinations():
+    frame = pd.DataFrame({"a": [2.0, 3.0], "b": [4.0, 0.0]})
+    out = RowFeatures(keep=["a"], combine=[{"op": "product", "columns": ["a", "b"], "name": "ab"},
+                                           {"op": "ratio", "columns": ["a", "b"], "name": None}]).fit(frame).transform(frame)
+    assert list(out["ab"]) == [8.0, 0.0]
+    assert out["a / b"].iloc[0] == 0.5 and np.isnan(out["a / b"].iloc[1])  # no division by zero
+
+
+def test_cleaner_learns_on_training_rows_only():
+    train = pd.DataFrame({"x": [1.0, 2.0, 3.0, np.nan, 100.0], "c": ["a", "a", None, "b", "a"]})
+    cleaner = Cleaner(numeric=["x"], categorical=["c"], outliers="iqr", factor=1.5).fit(train)
+    assert cleaner.fill_ == {"x": 2.5, "c": "a"}
+    new = pd.DataFrame({"x": [np.nan, 1000.0], "c": [None, "b"]})
+    out = cleaner.transform(new)
+    assert out["x"].iloc[0] == 2.5 and out["x"].iloc[1] == cleaner.bounds_["x"][1]
+    assert list(out["c"]) == ["a", "b"]
+
+
+def test_transform_roundtrip_through_skops(tmp_path, machines):
+    spec = parse_spec("name: t\ndata: {source: d.csv, target: Machine failure, drop: [UDI]}\n"
+                      "features: {select: {method: model, k: 3}, power: log, power_columns: ['Torque [Nm]']}\n")
+    report = build_report(machines, spec, "d.csv")
+    transform = build_transform(spec, report).fit(machines, machines["Machine failure"])
+    save_transform(transform, tmp_path / "t.skops")
+    loaded = load_transform(tmp_path / "t.skops")
+    np.testing.assert_array_equal(loaded.transform(machines), transform.transform(machines))
+    assert len(loaded.get_feature_names_out()) == 3
+
+
+def test_untrusted_types_are_refused(tmp_path):
+    import skops.io as sio
+    from fractions import Fraction
+
+    sio.dump({"x": Fraction(1, 3)}, tmp_path / "evil.skops")
+    with pytest.raises(StoreError, match="does not trust"):
+        load_transform(tmp_path / "evil.skops")
+
+
+def test_damaged_file_is_refused(tmp_path):
+    (tmp_path / "bad.skops").write_bytes(b"not a zip")
+    with pytest.raises(StoreError, match="not a readable skops file"):
+        load_transform(tmp_path / "bad.skops")

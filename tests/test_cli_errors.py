@@ -1,0 +1,132 @@
+"""Bad input: one clear message naming file/key/column/line, a non-zero exit, nothing lost."""
+
+from __future__ import annotations
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from modelfab.cli import app
+from tests.conftest import BINARY_SPEC, write_project
+
+runner = CliRunner()
+
+
+def cli(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_clean_error(result, *needles, code=None):
+    assert result.exit_code != 0, result.output
+    if code is not None:
+        assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    for needle in needles:
+        assert needle in text, result.output
+
+
+def test_unknown_spec_key(tmp_path, machines):
+    path = write_project(tmp_path, machines, BINARY_SPEC.replace("drop: [UDI]", "drop: [UDI]\n      tagret: x"))
+    assert_clean_error(cli("run", path), "data.tagret: unknown key", "Did you mean 'target'", code=2)
+
+
+def test_wrong_range(tmp_path, machines):
+    path = write_project(tmp_path, machines, BINARY_SPEC.replace("learning_rate: 0.1", "learning_rate: -0.1"))
+    assert_clean_error(cli("run", path), "train.learning_rate: got -0.1", code=2)
+
+
+def test_missing_spec_file(tmp_path):
+    assert_clean_error(cli("run", tmp_path / "nope.yaml"), "file not found", "modelfab init", code=2)
+
+
+def test_missing_target_column(tmp_path, machines):
+    path = write_project(tmp_path, machines.rename(columns={"Machine failure": "failure"}), BINARY_SPEC)
+    assert_clean_error(cli("run", path), "data.target: column 'Machine failure' is not in data.csv",
+                       "Did you mean 'failure'", code=3)
+
+
+def test_missing_data_file(tmp_path, machines):
+    path = write_project(tmp_path, machines, BINARY_SPEC.replace("source: data.csv", "source: other.csv"))
+    assert_clean_error(cli("run", path), "data.source: file not found", "other.csv", code=3)
+
+
+def test_empty_file(tmp_path, machines):
+    path = write_project(tmp_path, machines, BINARY_SPEC)
+    (tmp_path / "data.csv").write_text("")
+    assert_clean_error(cli("run", path), "data.csv: the file is empty", code=3)
+
+
+def test_ragged_rows(tmp_path, machines):
+    path = write_project(tmp_path, machines, BINARY_SPEC)
+    with open(tmp_path / "data.csv", "a") as f:
+        f.write("1,L,2,3,4,5,6,7\n")
+    assert_clean_error(cli("run", path), f"data.csv line {len(machines) + 2}: expected 6 fields", code=3)
+
+
+def test_single_class_target(tmp_path, machines):
+    path = write_project(tmp_path, machines.assign(**{"Machine failure": 1}), BINARY_SPEC)
+    assert_clean_error(cli("run", path), "single class", code=3)
+
+
+def test_gate_metric_that_does_not_fit_the_task(tmp_path, machines):
+    path = write_project(tmp_path, machines, BINARY_SPEC.replace("metric: roc_auc, min: 0.6", "metric: rmse, max: 0.6"))
+    assert_clean_error(cli("run", path), "gate.rules[0].metric: 'rmse' is not computed for binary tasks", code=2)
+
+
+def test_text_in_numeric_column_at_prediction(tmp_path, machines):
+    path = write_project(tmp_path, machines, BINARY_SPEC)
+    assert cli("run", path).exit_code == 0
+    frame = machines.drop(columns=["Machine failure"]).head(5).astype({"Torque [Nm]": object})
+    frame.loc[2, "Torque [Nm]"] = "n/a?"
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    result = cli("predict", tmp_path / "in.csv", "-m", "machines@champion", "-o", tmp_path / "o.csv", "--spec", path)
+    assert_clean_error(result, "in.csv line 4: column 'Torque [Nm]' holds 'n/a?'; expected a number", code=3)
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_unknown_model_and_alias(tmp_path, machines):
+    path = write_project(tmp_path, machines, BINARY_SPEC)
+    assert cli("run", path).exit_code == 0
+    args = ("-o", tmp_path / "o.csv", "--spec", path)
+    machines.head(3).to_csv(tmp_path / "in.csv", index=False)
+    assert_clean_error(cli("predict", tmp_path / "in.csv", "-m", "machine@champion", *args),
+                       "model 'machine' is not in the registry", "Did you mean 'machines'", code=4)
+    assert_clean_error(cli("predict", tmp_path / "in.csv", "-m", "machines@staging", *args),
+                       "has no alias 'staging'", code=4)
+    assert_clean_error(cli("models", "promote", "machines", "9", "--spec", path), "has no version 9", code=4)
+
+
+def test_debug_shows_traceback(tmp_path):
+    result = cli("--debug", "run", tmp_path / "nope.yaml")
+    assert result.exception is not None
+
+
+def test_init_writes_a_spec_that_runs(tmp_path, machines):
+    machines.to_csv(tmp_path / "m.csv", index=False)
+    result = cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "fab.yaml")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "fab.yaml").read_text()
+    assert "task: binary" in text and "drop: [UDI]" in text
+    import modelfab
+
+    modelfab.load_spec(tmp_path / "fab.yaml")
+    again = cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "fab.yaml")
+    assert_clean_error(again, "exists")
+    wrong = cli("init", tmp_path / "m.csv", "--target", "failure", "-o", tmp_path / "f2.yaml")
+    assert_clean_error(wrong, "--target: column 'failure'", "Did you mean 'Machine failure'")
+
+
+def test_corrupt_parquet_input(tmp_path, machines):
+    path = write_project(tmp_path, machines, BINARY_SPEC.replace("source: data.csv", "source: data.parquet"))
+    (tmp_path / "data.parquet").write_bytes(b"garbage")
+    assert_clean_error(cli("run", path), "not a readable Parquet file", code=3)
+
+
+def test_failed_run_keeps_earlier_model(tmp_path, machines):
+    path = write_project(tmp_path, machines, BINARY_SPEC)
+    assert cli("run", path).exit_code == 0
+    pd.DataFrame().to_csv(tmp_path / "data.csv")  # the data goes bad
+    assert cli("run", path).exit_code != 0
+    machines.head(3).to_csv(tmp_path / "in.csv", index=False)
+    ok = cli("predict", tmp_path / "in.csv", "-m", "machines", "-o", tmp_path / "o.csv", "--spec", path)
+    assert ok.exit_code == 0, ok.output

@@ -1,0 +1,168 @@
+"""The whole pipeline on a small table: caching, re-runs, gate, registry, predictions, resume."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import modelfab
+from modelfab.cli import app
+from modelfab.models.package import Predictor
+from modelfab.registry import client as registry
+from modelfab.runners import Interrupted
+
+runner = CliRunner()
+
+
+def cli(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def run_json(spec_path, *extra):
+    result = cli("run", spec_path, "--json", *extra)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_first_run_registers_and_rerun_is_cached(binary_project):
+    first = run_json(binary_project)
+    assert first["blessed"] and first["registered"] and first["model_version"] == 1
+    assert first["metrics"]["roc_auc"] > 0.8
+    assert not any(s["cached"] for s in first["stages"].values())
+
+    second = run_json(binary_project)
+    assert second["model_version"] == 1 and not second["registered"]
+    assert "already the champion" in second["gate"]
+    third = run_json(binary_project)
+    assert all(s["cached"] for s in third["stages"].values())
+    assert third["metrics"] == first["metrics"]
+
+
+def test_changing_train_reruns_only_train_and_after(binary_project):
+    run_json(binary_project)
+    text = binary_project.read_text().replace("learning_rate: 0.1", "learning_rate: 0.2")
+    binary_project.write_text(text)
+    result = run_json(binary_project)
+    ran = {name for name, s in result["stages"].items() if not s["cached"]}
+    assert ran == {"train", "evaluate", "gate", "register"}
+
+
+def test_from_stage_forces_rerun(binary_project):
+    run_json(binary_project)
+    result = run_json(binary_project, "--from", "evaluate")
+    assert {n for n, s in result["stages"].items() if not s["cached"]} == {"evaluate", "gate", "register"}
+    bad = cli("run", binary_project, "--from", "evalute")
+    assert bad.exit_code == 2 and "Did you mean 'evaluate'" in bad.output
+
+
+def test_predictions_agree_everywhere(binary_project, tmp_path, machines):
+    run_json(binary_project)
+    project = modelfab.load_spec(binary_project)
+    inputs = machines.drop(columns=["Machine failure"]).head(50)
+    inputs.to_csv(tmp_path / "in.csv", index=False)
+
+    result = cli("predict", tmp_path / "in.csv", "--model", "machines@champion", "-o", tmp_path / "out.csv",
+                 "--spec", binary_project)
+    assert result.exit_code == 0, result.output
+    batch = pd.read_csv(tmp_path / "out.csv")
+
+    info = registry.resolve(registry.client(project.tracking_uri), "machines@champion")
+    direct = Predictor(info.package).predict_frame(inputs)
+    pyfunc = mlflow.pyfunc.load_model("models:/machines@champion").predict(inputs)
+
+    np.testing.assert_array_equal(batch["prediction"], direct["prediction"])
+    np.testing.assert_array_equal(np.asarray(pyfunc["prediction"]), direct["prediction"].to_numpy())
+    np.testing.assert_allclose(batch["proba_1"], direct["proba_1"], rtol=1e-6)
+
+
+def test_train_predict_parity(binary_project):
+    """The package applied to raw test rows gives exactly the features training computed."""
+    run = modelfab.run(modelfab.load_spec(binary_project), hooks=[])
+    features = run.load("features")
+    predictor = Predictor(run.store.path(run.refs["package"]))
+    recomputed = predictor.transform.transform(run.load("splits").test).astype(np.float32)
+    np.testing.assert_array_equal(recomputed, features.test.drop(columns="__target__").to_numpy())
+
+
+def test_gate_without_rules_blesses_nothing(tmp_path, machines):
+    from tests.conftest import BINARY_SPEC, write_project
+
+    spec = BINARY_SPEC.split("    gate:")[0]
+    path = write_project(tmp_path / "p", machines, spec)
+    result = run_json(path)
+    assert result["blessed"] is False and not result["registered"]
+    assert "no rules" in result["gate"]
+
+
+def test_worse_candidate_is_not_promoted_and_rollback_works(binary_project):
+    first = run_json(binary_project)
+    text = binary_project.read_text()
+    # A crippled model: a stump with one round cannot beat the champion.
+    weak = text.replace("n_estimators: 60", "n_estimators: 1").replace("num_leaves: 8", "num_leaves: 2")
+    binary_project.write_text(weak)
+    result = run_json(binary_project)
+    assert result["blessed"] is False and "champion" in result["gate"]
+    assert result["model_version"] is None
+
+    lenient = text.replace("learning_rate: 0.1", "learning_rate: 0.15").replace("min_delta: 0.0", "min_delta: -1.0")
+    binary_project.write_text(lenient)
+    second = run_json(binary_project)
+    assert second["registered"] and second["model_version"] == 2
+    listing = cli("models", "list", "--spec", binary_project)
+    assert listing.exit_code == 0 and "machines" in listing.output
+    rolled = cli("models", "rollback", "machines", "--spec", binary_project)
+    assert rolled.exit_code == 0, rolled.output
+    project = modelfab.load_spec(binary_project)
+    assert registry.champion(registry.client(project.tracking_uri), "machines").version == first["model_version"]
+    promoted = cli("models", "promote", "machines", "2", "--spec", binary_project)
+    assert promoted.exit_code == 0, promoted.output
+
+
+def test_interrupt_keeps_store_and_resumes(binary_project, monkeypatch):
+    from modelfab.models.gbm import LightGBMModel
+
+    project = modelfab.load_spec(binary_project)
+
+    def interrupted_fit(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(LightGBMModel, "fit", interrupted_fit)
+        with pytest.raises(Interrupted, match="resume with: modelfab run"):
+            modelfab.run(project, hooks=[])
+    result = modelfab.run(project, hooks=[])
+    cached = {r.name for r in result.records if r.cached}
+    assert cached == {"ingest", "validate", "clean", "split", "featurize"}
+    assert not any(result.store.tmp.iterdir())  # no half-written artifact left
+
+
+def test_interrupt_exit_code_via_cli(binary_project, monkeypatch):
+    from modelfab.models.gbm import LightGBMModel
+
+    monkeypatch.setattr(LightGBMModel, "fit", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    result = cli("run", binary_project)
+    assert result.exit_code == 130 and "resume" in result.output
+
+
+def test_status_shows_cached_stages(binary_project):
+    run_json(binary_project)
+    assert "to run" in cli("status", binary_project).output  # the gate re-checks the new champion
+    run_json(binary_project)
+    result = cli("status", binary_project)
+    assert result.exit_code == 0 and "cached" in result.output and "to run" not in result.output
+
+
+def test_lineage_records_inputs_and_config(binary_project):
+    run = modelfab.run(modelfab.load_spec(binary_project), hooks=modelfab.pipeline.tables.default_hooks(progress=False))
+    ref = run.refs["package"]
+    entry = json.loads((run.store.lineage / f"{ref.digest}.json").read_text())
+    assert entry["stage"] == "train" and "features" in entry["inputs"] and "train" in entry["config"]
+    client = registry.client(run.project.tracking_uri)
+    mlrun = client.get_run(run.tracking_run_id)
+    assert mlrun.data.params["train.n_estimators"] == "60"
+    assert "roc_auc" in mlrun.data.metrics and mlrun.info.status == "FINISHED"
