@@ -83,3 +83,12 @@ def test_damaged_file_is_refused(tmp_path):
     (tmp_path / "bad.skops").write_bytes(b"not a zip")
     with pytest.raises(StoreError, match="not a readable skops file"):
         load_transform(tmp_path / "bad.skops")
+
+
+def test_saved_transform_bytes_are_reproducible(tmp_path, machines):
+    spec = parse_spec("name: t\ndata: {source: d.csv, target: Machine failure, drop: [UDI]}\n")
+    report = build_report(machines, spec, "d.csv")
+    for name in ("a.skops", "b.skops"):  # two fits, two dumps: same bytes, same content address
+        save_transform(build_transform(spec, report).fit(machines, machines["Machine failure"]), tmp_path / name)
+    assert (tmp_path / "a.skops").read_bytes() == (tmp_path / "b.skops").read_bytes()
+    assert load_transform(tmp_path / "a.skops").transform(machines).shape[0] == len(machines)

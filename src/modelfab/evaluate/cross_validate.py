@@ -15,6 +15,18 @@ from modelfab.models import make_model
 from modelfab.spec.schema import FabSpec
 
 
+def divide_indices(idx: np.ndarray, y: np.ndarray, report: dict, rows: pd.DataFrame, spec: FabSpec):  # noqa: ANN201
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    share, seed = spec.split.valid_size, spec.split.seed
+    if report.get("entity"):
+        keep, held = next(GroupShuffleSplit(1, test_size=share, random_state=seed).split(
+            idx, groups=rows[report["entity"]].to_numpy()[idx]))
+        return idx[keep], idx[held]
+    stratify = y[idx] if report["task"] != "regression" else None
+    return train_test_split(idx, test_size=share, stratify=stratify, random_state=seed)
+
+
 def cross_validate(spec: FabSpec, report: dict, splits: Splits, folds: int, progress) -> dict:  # noqa: ANN001
     rows = pd.concat([splits.train, splits.valid])
     y = encode_target(rows[report["target"]], report)
@@ -27,10 +39,14 @@ def cross_validate(spec: FabSpec, report: dict, splits: Splits, folds: int, prog
         chosen = StratifiedKFold(n_splits=folds, shuffle=True, random_state=spec.split.seed).split(rows, y)
     per_fold = []
     for i, (fit_idx, held_idx) in enumerate(chosen):
+        # Each fold repeats the pipeline's own recipe: a validation piece for early stopping,
+        # the transform fitted on the fold's training rows only.
+        fit_idx, valid_idx = divide_indices(fit_idx, y, report, rows, spec)
         transform = build_transform(spec, report)
         X_fit = transform.fit_transform(rows.iloc[fit_idx], y[fit_idx]).astype(np.float32)
+        X_valid = transform.transform(rows.iloc[valid_idx]).astype(np.float32)
         X_held = transform.transform(rows.iloc[held_idx]).astype(np.float32)
-        model = make_model(spec.train, task, len(report["classes"])).fit(X_fit, y[fit_idx])
+        model = make_model(spec.train, task, len(report["classes"])).fit(X_fit, y[fit_idx], X_valid, y[valid_idx])
         per_fold.append(metrics.compute(task, y[held_idx], model.predict_scores(X_held)))
         progress(i + 1, folds, "cross-validation folds")
     names = per_fold[0].keys()

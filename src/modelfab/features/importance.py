@@ -29,12 +29,18 @@ def permutation_importance(predictor, frame: pd.DataFrame, y: np.ndarray, metric
 
     baseline = score(frame)
     rng = np.random.default_rng(seed)
+    n = len(frame)
+    # Repeats share one transform call, unless rows carry entity histories (windows) that
+    # stacked copies would run together.
+    batch = 1 if predictor.meta["schema"].get("entity") else repeats
     result = {}
     for name in predictor.meta["schema"]["features"]:
         drops = []
-        for _ in range(repeats):
-            shuffled = frame.copy()
-            shuffled[name] = frame[name].to_numpy()[rng.permutation(len(frame))]
-            drops.append(baseline - score(shuffled))
+        for _ in range(0, repeats, batch):
+            stacked = pd.concat([frame] * batch, ignore_index=True)
+            stacked[name] = np.concatenate([frame[name].to_numpy()[rng.permutation(n)] for _ in range(batch)])
+            scores = predictor.model.predict_scores(predictor.transform.transform(stacked).astype(np.float32))
+            drops += [baseline - better(metric, compute(task, y, scores[i * n:(i + 1) * n], threshold)[metric], 0.0)
+                      for i in range(batch)]
         result[name] = float(np.mean(drops))
     return result

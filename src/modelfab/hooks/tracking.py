@@ -24,20 +24,10 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
 
 class TrackingHook(Hook):
     def before_pipeline(self, run) -> None:  # noqa: ANN001
-        from modelfab.registry.client import client
+        from modelfab.registry.client import client, open_run
 
-        project = run.project
-        self.client = client(project.tracking_uri)
-        name = project.spec.tracking.experiment or project.spec.name
-        experiment = self.client.get_experiment_by_name(name)
-        if experiment is None:
-            location = (project.store_dir / "mlartifacts").as_uri()
-            experiment_id = self.client.create_experiment(name, artifact_location=location)
-        else:
-            experiment_id = experiment.experiment_id
-        tags = {"modelfab.run_id": run.run_id, "modelfab.spec": str(project.spec_path)}
-        mlrun = self.client.create_run(experiment_id, run_name=f"{project.spec.name}-{run.run_id}", tags=tags)
-        run.tracking_run_id = mlrun.info.run_id
+        self.client = client(run.project.tracking_uri)
+        open_run(self.client, run.project, run)
 
     def after_pipeline(self, run) -> None:  # noqa: ANN001
         from mlflow.entities import Metric, Param, RunTag

@@ -34,7 +34,11 @@ class VersionInfo:
 
 
 def client(tracking_uri: str) -> Any:
+    import warnings
+
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # MLflow nags about type hints and input examples modelfab deliberately does not use.
+    warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
     import mlflow
     from mlflow import MlflowClient
 
@@ -51,6 +55,24 @@ def _info(c: Any, mv: Any) -> VersionInfo:
         blessed=mv.tags.get(BLESSED_TAG) == "true", aliases=tuple(mv.aliases or ()), run_id=mv.run_id,
         tags=dict(mv.tags),
     )
+
+
+def open_run(c: Any, project: Any, run: Any) -> str:
+    """The MLflow run of this pipeline run, created on first use in the project's experiment
+    (artifacts under the store, not the working directory)."""
+    if run.tracking_run_id:
+        return run.tracking_run_id
+    name = project.spec.tracking.experiment or project.spec.name
+    experiment = c.get_experiment_by_name(name)
+    if experiment is None:
+        location = (project.store_dir / "mlartifacts").as_uri()
+        experiment_id = c.create_experiment(name, artifact_location=location)
+    else:
+        experiment_id = experiment.experiment_id
+    tags = {"modelfab.run_id": run.run_id, "modelfab.spec": str(project.spec_path)}
+    mlrun = c.create_run(experiment_id, run_name=f"{project.spec.name}-{run.run_id}", tags=tags)
+    run.tracking_run_id = mlrun.info.run_id
+    return run.tracking_run_id
 
 
 def package_path(model_root: Path) -> Path:

@@ -49,7 +49,8 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, name
     # package checks inputs against the training schema itself, with messages naming the line.
     requirements = [f"modelfab=={__version__}", f"lightgbm=={lightgbm.__version__}",
                     f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}"]
-    with warnings.catch_warnings(), mlflow.start_run(run_id=ctx.run.tracking_run_id):
+    run_id = registry.open_run(c, ctx.project, ctx.run)
+    with warnings.catch_warnings(), mlflow.start_run(run_id=run_id):
         warnings.simplefilter("ignore")  # hints about type hints and input examples we chose not to use
         model_info = mlflow.pyfunc.log_model(
             name="model", python_model=str(PYFUNC_CODE), artifacts={"package": str(package.path)},

@@ -1,0 +1,49 @@
+"""Every example's fab.yaml is valid; the bundled one runs; the ../shared ones run when asked."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import modelfab
+from tests.conftest import SHARED
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.iterdir() if (p / "fab.yaml").is_file()))
+def test_example_spec_is_valid(name):
+    assert modelfab.load_spec(EXAMPLES / name).spec.name == name
+
+
+def copy(name: str, tmp_path: Path) -> Path:
+    # Keep the copy at the same depth beside the repo so ../../../shared paths still resolve.
+    target = EXAMPLES / f".test-{name}-{tmp_path.name}"
+    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".fab"))
+    return target
+
+
+def test_predictive_maintenance_example_runs(tmp_path):
+    folder = copy("predictive-maintenance", tmp_path)
+    try:
+        run = modelfab.run(modelfab.load_spec(folder), hooks=[])
+        blessing = run.load("blessing").data
+        assert blessing["blessed"], blessing["reason"]
+        assert blessing["candidate"]["roc_auc"] > 0.9
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
+@pytest.mark.parametrize("name, metric, bound", [("turbofan-rul", "rmse", 16.0), ("steel-plates", "accuracy", 0.78)])
+def test_shared_examples_run(tmp_path, name, metric, bound):
+    folder = copy(name, tmp_path)
+    try:
+        run = modelfab.run(modelfab.load_spec(folder), hooks=[])
+        value = run.load("blessing").data["candidate"][metric]
+        assert value <= bound if metric == "rmse" else value >= bound
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
