@@ -3,11 +3,11 @@ import pandas as pd
 import pytest
 
 from modelfab.data.repair import Cleaner
+from modelfab.data.validate import build_report
 from modelfab.errors import StoreError
 from modelfab.features.build import build_transform
 from modelfab.features.persist import load_transform, save_transform
 from modelfab.features.rows import RowFeatures
-from modelfab.data.validate import build_report
 from modelfab.spec import parse_spec
 
 
@@ -71,8 +71,9 @@ def test_transform_roundtrip_through_skops(tmp_path, machines):
 
 
 def test_untrusted_types_are_refused(tmp_path):
-    import skops.io as sio
     from fractions import Fraction
+
+    import skops.io as sio
 
     sio.dump({"x": Fraction(1, 3)}, tmp_path / "evil.skops")
     with pytest.raises(StoreError, match="does not trust"):

@@ -5,8 +5,7 @@ from typer.testing import CliRunner
 
 from modelfab.cli import app
 from modelfab.errors import SpecError
-from modelfab.spec import CURRENT_VERSION, parse_spec
-from modelfab.spec import migrations
+from modelfab.spec import CURRENT_VERSION, migrations, parse_spec
 
 BASE = "name: demo\ndata: {source: d.csv, target: y}\n"
 

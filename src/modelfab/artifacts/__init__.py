@@ -2,8 +2,19 @@
 
 from modelfab.artifacts.store import ArtifactStore, Ref, atomic_write_text
 from modelfab.artifacts.types import (
-    Artifact, Blessing, CleanTable, DataReport, Evaluation, FeatureSet, FeatureTransform,
-    ModelPackage, RawTable, Registration, Splits, read_json, write_json,
+    Artifact,
+    Blessing,
+    CleanTable,
+    DataReport,
+    Evaluation,
+    FeatureSet,
+    FeatureTransform,
+    ModelPackage,
+    RawTable,
+    Registration,
+    Splits,
+    read_json,
+    write_json,
 )
 
 __all__ = [

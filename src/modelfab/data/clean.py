@@ -15,15 +15,18 @@ def clean(raw: RawTable, report: DataReport, clean: CleanConfig) -> CleanTable:
     frame = raw.frame
     target = report.data["target"]
     info = {"rows_in": len(frame)}
+    # Index only when something is dropped: each boolean index copies the whole table.
     if clean.duplicates == "drop":
-        keep = ~frame.duplicated()
-        info["duplicates_dropped"] = int((~keep).sum())
-        frame = frame[keep]
+        duplicated = frame.duplicated()
+        info["duplicates_dropped"] = int(duplicated.sum())
+        if info["duplicates_dropped"]:
+            frame = frame[~duplicated]
     missing = frame[target].isna()
     if missing.any() and clean.missing_target == "error":
         raise DataError(f"{report.data['source']} line {missing.idxmax()}: target {target!r} is missing "
                         "(clean.missing_target: error)")
     info["missing_target_dropped"] = int(missing.sum())
-    frame = frame[~missing]
+    if info["missing_target_dropped"]:
+        frame = frame[~missing]
     info["rows_out"] = len(frame)
     return CleanTable(frame, info)

@@ -49,7 +49,7 @@ class Cleaner(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        X = X.copy()
+        X = X.copy(deep=False)  # columns are replaced, never written into: the input stays intact
         for col in self.numeric:
             X[col] = pd.to_numeric(X[col], errors="coerce").astype("float64").fillna(self.fill_[col])
         for col in self.categorical:

@@ -126,18 +126,17 @@ def infer_task(target: pd.Series, declared: str) -> tuple[str, list]:
 def describe_column(col: pd.Series, max_categories: int) -> dict:
     n = len(col)
     missing = int(col.isna().sum())
-    present = col.dropna()
-    n_unique = int(present.nunique())
+    n_unique = int(col.nunique())
     info: dict = {"dtype": str(col.dtype), "missing_rate": missing / n if n else 0.0, "n_unique": n_unique}
     if n_unique <= 1:
         info["kind"] = "constant"
     elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-        values = present.to_numpy(dtype=float)
-        info.update(kind="numeric", min=float(values.min()), max=float(values.max()),
-                    mean=float(values.mean()), std=float(values.std()))
-        info["integer"] = bool(np.all(np.mod(values, 1) == 0))
+        values = col.to_numpy(dtype=float, na_value=np.nan)  # no copy for float columns
+        info.update(kind="numeric", min=float(np.nanmin(values)), max=float(np.nanmax(values)),
+                    mean=float(np.nanmean(values)), std=float(np.nanstd(values)))
+        info["integer"] = bool(pd.api.types.is_integer_dtype(col) or np.nansum(values != np.floor(values)) == 0)
     elif n_unique <= max_categories:
-        info.update(kind="categorical", categories=sorted(present.astype(str).unique().tolist()))
+        info.update(kind="categorical", categories=sorted(col.dropna().astype(str).unique().tolist()))
     else:
         info["kind"] = "identifier"
     if info["kind"] == "numeric" and n_unique == n and col.name and str(col.name).lower().strip() in ID_HINTS:

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_selection import (
-    SelectKBest, VarianceThreshold, mutual_info_classif, mutual_info_regression,
+    SelectKBest,
+    VarianceThreshold,
+    mutual_info_classif,
+    mutual_info_regression,
 )
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
-    MinMaxScaler, OneHotEncoder, OrdinalEncoder, PowerTransformer, RobustScaler, StandardScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    PowerTransformer,
+    RobustScaler,
+    StandardScaler,
     TargetEncoder,
 )
 

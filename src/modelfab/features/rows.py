@@ -51,12 +51,14 @@ class RowFeatures(BaseEstimator, TransformerMixin):
         if self.denoise:
             d = self.denoise
             ordered = denoise(ordered, list(d["columns"]), d["method"], d["window"], self.entity)
-        out = ordered[list(self.keep)].copy()
+        extra = {}
         for c in self.combine:
             a, b = (pd.to_numeric(ordered[col], errors="coerce") for col in c["columns"])
-            out[combination_name(c["op"], c["columns"], c.get("name"))] = OPS[c["op"]](a, b)
+            extra[combination_name(c["op"], c["columns"], c.get("name"))] = OPS[c["op"]](a, b)
+        parts = [ordered[list(self.keep)], pd.DataFrame(extra, index=ordered.index)]
         if self.windows:
-            out = pd.concat([out, self._windows(ordered)], axis=1)
+            parts.append(self._windows(ordered))
+        out = pd.concat(parts, axis=1)  # one concat: no copy per added column
         return out.loc[X.index] if ordered is not X else out
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:  # noqa: ANN001

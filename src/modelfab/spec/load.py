@@ -97,10 +97,12 @@ def _describe(err: dict[str, Any], lines: dict[tuple, int]) -> str:
     if kind == "missing":
         return f"{prefix}{key}: required key is missing"
     if kind == "union_tag_invalid":
-        return f"{prefix}{key}: got type {err['input'].get('type')!r}; expected one of {err['ctx']['expected_tags']}.{did_you_mean(err['input'].get('type'), _TAGS)}"
+        given = err["input"].get("type")
+        return f"{prefix}{key}: got type {given!r}; expected one of {err['ctx']['expected_tags']}.{did_you_mean(given, _TAGS)}"
     if kind == "literal_error":
         expected = err["ctx"]["expected"].replace("'", "").replace(" or ", ", ").split(", ")
-        return f"{prefix}{key}: got {err['input']!r}; expected one of {err['ctx']['expected']}.{did_you_mean(err['input'], expected)}"
+        hint = did_you_mean(err["input"], expected)
+        return f"{prefix}{key}: got {err['input']!r}; expected one of {err['ctx']['expected']}.{hint}"
     value = err.get("input")
     shown = value if not isinstance(value, dict | list) else type(value).__name__
     return f"{prefix}{key}: got {shown!r}; {err['msg'][0].lower()}{err['msg'][1:]}"
