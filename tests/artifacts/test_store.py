@@ -19,7 +19,8 @@ def test_roundtrip_and_content_address(tmp_path):
 
 def test_kind_is_part_of_the_address(tmp_path):
     store = ArtifactStore(tmp_path)
-    assert store.put(DataReport({"a": 1})).digest != store.put(type("Other", (DataReport,), {"kind": "blessing"})({"a": 1})).digest
+    other = type("Other", (DataReport,), {"kind": "blessing"})
+    assert store.put(DataReport({"a": 1})).digest != store.put(other({"a": 1})).digest
 
 
 def test_failed_write_leaves_nothing_behind(tmp_path):
