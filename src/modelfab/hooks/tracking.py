@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from modelfab.artifacts import read_json
-from modelfab.hooks.base import Hook, StageRecord
+from modelfab.hooks.base import Hook
 
 MAX_PARAM = 500  # MLflow's limit on a param value's length (it errors beyond it)
 
@@ -66,9 +66,6 @@ class TrackingHook(Hook):
             self.client.set_tag(run.tracking_run_id, "modelfab.error", f"{stage.name}: {error}"[:5000])
             status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
             self.client.set_terminated(run.tracking_run_id, status)
-
-    def after_stage(self, run, stage, record: StageRecord) -> None:  # noqa: ANN001
-        pass
 
     @staticmethod
     def _folder(run, name: str) -> Path | None:  # noqa: ANN001

@@ -117,17 +117,12 @@ def champion(c: Any, name: str, alias: str = "champion") -> VersionInfo | None:
         return None
 
 
-def versions(c: Any, name: str | None = None) -> list[VersionInfo]:
+def versions(c: Any, name: str | None = None, must_exist: bool = True) -> list[VersionInfo]:
+    """Versions of one model (or all); an unknown name is an error unless `must_exist` is off."""
+    if name and must_exist and name not in {m.name for m in c.search_registered_models()}:
+        raise _not_found(c, name)
     query = f"name='{name}'" if name else ""
-    if name:
-        find_model = [m.name for m in c.search_registered_models()]
-        if name not in find_model:
-            raise _not_found(c, name)
     return sorted((_info(c, mv) for mv in c.search_model_versions(query)), key=lambda v: (v.name, v.version))
-
-
-def versions_or_empty(c: Any, name: str) -> list[VersionInfo]:
-    return sorted((_info(c, mv) for mv in c.search_model_versions(f"name='{name}'")), key=lambda v: v.version)
 
 
 def parse_reference(ref: str) -> tuple[str, str | None, int | None]:

@@ -25,7 +25,7 @@ def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation,
                              "reason": b["reason"]})
     c = registry.client(ctx.project.tracking_uri)
     digest = package.path.name
-    existing = [v for v in registry.versions_or_empty(c, name) if v.digest == digest]
+    existing = [v for v in registry.versions(c, name, must_exist=False) if v.digest == digest]
     if existing:  # the same package was registered before (e.g. after a rollback): re-promote it
         info = registry.promote(c, name, existing[-1].version, register.alias)
         return Registration({"registered": False, "promoted": True, "name": name, "version": info.version,
