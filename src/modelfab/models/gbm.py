@@ -24,12 +24,17 @@ class LightGBMModel(ModelFamily):
             "bagging_fraction": c.subsample, "bagging_freq": 1 if c.subsample < 1 else 0,
             "feature_fraction": c.colsample_bytree, "lambda_l1": c.reg_alpha, "lambda_l2": c.reg_lambda,
             "seed": c.seed, "deterministic": True, "force_row_wise": True, "verbosity": -1,
+            "max_bin": c.max_bin, "min_data_in_bin": c.min_data_in_bin,
         }
         if c.threads:
             params["num_threads"] = c.threads
         if self.task == "multiclass":
             params["num_class"] = self.n_classes
         return params
+
+    def _dataset_params(self) -> dict:
+        # Binning happens when the Dataset is built, so these must reach it, not only train().
+        return {"max_bin": self.config.max_bin, "min_data_in_bin": self.config.min_data_in_bin, "verbosity": -1}
 
     def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
             progress: Progress | None = None) -> LightGBMModel:
@@ -38,7 +43,7 @@ class LightGBMModel(ModelFamily):
         c: LightGBMConfig = self.config
         X, y = as_matrix(X), np.asarray(y)
         weight = balanced_weights(y) if c.class_weight == "balanced" and self.task != "regression" else None
-        train = lgb.Dataset(X, y, weight=weight, free_raw_data=False)
+        train = lgb.Dataset(X, y, weight=weight, free_raw_data=False, params=self._dataset_params())
         callbacks = [_progress_callback(progress, c.n_estimators)] if progress else []
         valid_sets = []
         if X_valid is not None and len(X_valid):
@@ -55,7 +60,7 @@ class LightGBMModel(ModelFamily):
             # More rows beat a held-out early-stopping set once the round count is known.
             X_all, y_all = np.vstack([X, X_valid]), np.concatenate([y, np.asarray(y_valid)])
             w_all = balanced_weights(y_all) if weight is not None else None
-            booster = lgb.train(self._params(), lgb.Dataset(X_all, y_all, weight=w_all),
+            booster = lgb.train(self._params(), lgb.Dataset(X_all, y_all, weight=w_all, params=self._dataset_params()),
                                 num_boost_round=self.best_iteration_)
         self.booster_ = booster
         return self

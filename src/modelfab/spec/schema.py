@@ -200,6 +200,12 @@ class LightGBMConfig(ModelConfig):
     colsample_bytree: float = Field(1.0, gt=0, le=1, description="Column share per tree.")
     reg_alpha: float = Field(0.0, ge=0, description="L1 penalty.")
     reg_lambda: float = Field(0.0, ge=0, description="L2 penalty.")
+    max_bin: int = Field(
+        255, ge=2, le=65_535,
+        description="Histogram bins per feature. Sharp physical limits (a power or strain threshold) "
+        "need fine bins: 255 blurs them, 1023 or more keeps them.",
+    )
+    min_data_in_bin: int = Field(3, ge=1, description="Rows per histogram bin at least.")
     class_weight: Literal["balanced"] | None = Field(None, description="Re-weight classes by frequency.")
     early_stopping_rounds: int | None = Field(
         50, ge=1, description="Stop when the validation loss has not improved for this many rounds."
