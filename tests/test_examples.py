@@ -13,7 +13,10 @@ from tests.conftest import SHARED
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.iterdir() if (p / "fab.yaml").is_file()))
+NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "fab.yaml").is_file() and not p.name.startswith("."))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_example_spec_is_valid(name):
     assert modelfab.load_spec(EXAMPLES / name).spec.name == name
 

@@ -46,6 +46,11 @@ class Artifact:
     def save(self, folder: Path) -> None:
         raise NotImplementedError
 
+    def memory_bytes(self) -> int | None:
+        """Bytes the artifact holds in memory, or None when it is not worth keeping in memory
+        (a Folder points at files that are moved when stored)."""
+        return None
+
     @classmethod
     def load(cls, folder: Path) -> Artifact:
         raise NotImplementedError
@@ -57,9 +62,10 @@ def _write_frame(frame: Any, path: Path) -> None:
 
 
 def _read_frame(path: Path) -> Any:
-    import pandas as pd
+    import pyarrow.parquet as pq
 
-    return pd.read_parquet(path)
+    # Each Arrow column is freed as soon as it is converted, so a large table is not held twice.
+    return pq.read_table(path).to_pandas(self_destruct=True, split_blocks=True)
 
 
 @dataclass
@@ -77,6 +83,9 @@ class Table(Artifact):
     def save(self, folder: Path) -> None:
         _write_frame(self.frame, folder / "table.parquet")
         write_json(folder / "info.json", self.info)
+
+    def memory_bytes(self) -> int:
+        return int(self.frame.memory_usage(index=True, deep=False).sum())
 
     @classmethod
     def load(cls, folder: Path) -> Table:
@@ -104,6 +113,9 @@ class JsonArtifact(Artifact):
 
     def save(self, folder: Path) -> None:
         write_json(folder / f"{self.kind}.json", self.data)
+
+    def memory_bytes(self) -> int:
+        return 0
 
     @classmethod
     def load(cls, folder: Path) -> JsonArtifact:
@@ -145,6 +157,9 @@ class Splits(Artifact):
         for part in self.PARTS:
             _write_frame(getattr(self, part), folder / f"{part}.parquet")
         write_json(folder / "info.json", self.info)
+
+    def memory_bytes(self) -> int:
+        return sum(int(getattr(self, p).memory_usage(index=True, deep=False).sum()) for p in self.PARTS)
 
     @classmethod
     def load(cls, folder: Path) -> Splits:

@@ -4,6 +4,8 @@ saved with the model, so prediction repairs values exactly as training did."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from modelfab.artifacts import CleanTable, DataReport, RawTable
 from modelfab.errors import DataError
 from modelfab.pipeline import stage
@@ -17,7 +19,7 @@ def clean(raw: RawTable, report: DataReport, clean: CleanConfig) -> CleanTable:
     info = {"rows_in": len(frame)}
     # Index only when something is dropped: each boolean index copies the whole table.
     if clean.duplicates == "drop":
-        duplicated = frame.duplicated()
+        duplicated = duplicate_rows(frame)
         info["duplicates_dropped"] = int(duplicated.sum())
         if info["duplicates_dropped"]:
             frame = frame[~duplicated]
@@ -30,3 +32,19 @@ def clean(raw: RawTable, report: DataReport, clean: CleanConfig) -> CleanTable:
         frame = frame[~missing]
     info["rows_out"] = len(frame)
     return CleanTable(frame, info)
+
+
+def duplicate_rows(frame: pd.DataFrame) -> pd.Series:
+    """Rows equal to an earlier row, as `DataFrame.duplicated()` finds them, in less memory.
+
+    `duplicated()` factorizes every column at once (eight bytes per cell); a 64-bit hash per
+    row costs eight bytes per row. Rows whose hashes collide are compared exactly, so a hash
+    collision can never drop a row that is not a true duplicate.
+    """
+    hashes = pd.util.hash_pandas_object(frame, index=False)
+    candidates = hashes.duplicated(keep=False)
+    duplicated = pd.Series(False, index=frame.index)
+    if candidates.any():
+        subset = frame[candidates.to_numpy()]
+        duplicated[candidates.to_numpy()] = subset.duplicated().to_numpy()
+    return duplicated

@@ -87,7 +87,8 @@ def _read_delimited(path: Path, encoding: str, delimiter: str, columns: list[str
         table = pc.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
         raise _describe_parse_error(path, encoding, delimiter, columns, exc) from None
-    return table.to_pandas()
+    # Free each Arrow column as soon as it is converted, so the table is not held twice.
+    return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
 def _read_whitespace(path: Path, encoding: str, columns: list[str] | None) -> pd.DataFrame:

@@ -18,12 +18,18 @@ from modelfab.spec.schema import DataConfig, SplitConfig
 def split(clean: CleanTable, raw_test: RawTable, report: DataReport, split: SplitConfig, data: DataConfig) -> Splits:
     frame, rep = clean.frame, report.data
     method = resolve_method(split.method, rep["task"], data.entity)
+    # Positions are chosen on the key columns alone and each part is taken from the table once,
+    # so a large table is copied into its three parts and never into a "rest" in between.
+    keys = frame[[c for c in dict.fromkeys((rep["target"], rep.get("entity"), rep.get("time"))) if c]]
     if len(raw_test.frame):
-        train, valid = divide(frame, method, split.valid_size, split.seed, rep)
+        train_at, valid_at = divide(keys, method, split.valid_size, split.seed, rep)
         test = raw_test.frame
     else:
-        rest, test = divide(frame, method, split.test_size, split.seed, rep)
-        train, valid = divide(rest, method, split.valid_size, split.seed, rep)
+        rest_at, test_at = divide(keys, method, split.test_size, split.seed, rep)
+        train_in_rest, valid_in_rest = divide(keys.iloc[rest_at], method, split.valid_size, split.seed, rep)
+        train_at, valid_at = rest_at[train_in_rest], rest_at[valid_in_rest]
+        test = frame.iloc[test_at]
+    train, valid = frame.iloc[train_at], frame.iloc[valid_at]
     if data.remaining_life and data.remaining_life.cap:
         # Early-life readings cannot tell 300 cycles from 200 apart; the cap teaches "healthy".
         cap = data.remaining_life.cap
@@ -41,21 +47,23 @@ def resolve_method(method: str, task: str, entity: str | None) -> str:
     return "stratified" if task != "regression" else "random"
 
 
-def divide(frame: pd.DataFrame, method: str, share: float, seed: int, rep: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (kept, held_out) with about `share` of rows (or entities) held out."""
+def divide(frame: pd.DataFrame, method: str, share: float, seed: int, rep: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (kept, held_out) of the rows, with about `share` of rows (or entities) held
+    out, in the order scikit-learn's splitters give them."""
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
+    at = np.arange(len(frame))
     if method == "group":
         groups = frame[rep["entity"]]
         if groups.nunique() < 2:
             raise DataError(f"split.method group: column {rep['entity']!r} has fewer than 2 entities")
         splitter = GroupShuffleSplit(n_splits=1, test_size=share, random_state=seed)
-        keep, held = next(splitter.split(frame, groups=groups))
-        return frame.iloc[np.sort(keep)], frame.iloc[np.sort(held)]
+        keep, held = next(splitter.split(at, groups=groups))
+        return np.sort(keep), np.sort(held)
     if method == "time":
-        order = frame.sort_values(rep["time"], kind="stable") if rep.get("time") else frame
+        order = np.argsort(frame[rep["time"]].to_numpy(), kind="stable") if rep.get("time") else at
         cut = int(round(len(order) * (1 - share)))
-        return order.iloc[:cut], order.iloc[cut:]
+        return order[:cut], order[cut:]
     stratify = None
     if method == "stratified":
         stratify = frame[rep["target"]]
@@ -66,6 +74,6 @@ def divide(frame: pd.DataFrame, method: str, share: float, seed: int, rep: dict)
                 f"{counts.min()} row; a stratified split needs at least 2 per class"
             )
     try:
-        return train_test_split(frame, test_size=share, stratify=stratify, random_state=seed)
+        return train_test_split(at, test_size=share, stratify=stratify, random_state=seed)
     except ValueError as exc:
         raise DataError(f"split: cannot hold out {share:.0%} of {len(frame)} rows: {exc}") from None

@@ -52,27 +52,33 @@ def build_transform(spec: FabSpec, report: dict) -> Pipeline:
     if f.windows:
         stats = f.windows.stats
         derived += [f"{col} {s}{f.windows.size}" for col in f.windows.columns for s in stats]
-    all_numeric = numeric + derived
-    powered = [col for col in f.power_columns if col in all_numeric]
-    plain = [col for col in all_numeric if col not in powered]
-    blocks = [("numeric", _numeric_steps(f.scale, None), plain)]
-    if powered:
-        blocks.append(("power", _numeric_steps(f.scale, f.power), powered))
+    # The Cleaner has filled every gap of the original numeric columns; only derived ones (a
+    # ratio over zero, a window's first rows) can still be missing, so only they are imputed.
+    blocks = []
+    for name, columns, impute in (("numeric", numeric, False), ("derived", derived, True)):
+        powered = [col for col in columns if col in f.power_columns]
+        plain = [col for col in columns if col not in powered]
+        if plain:
+            blocks.append((name, _numeric_steps(f.scale, None, impute), plain))
+        if powered:
+            blocks.append((f"{name} power", _numeric_steps(f.scale, f.power, impute), powered))
     if categorical:
         blocks.append(("categorical", _encoder(f.encode, report["task"], spec.train.seed), categorical))
     columns = ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False, sparse_threshold=0)
     return Pipeline([("clean", cleaner), ("rows", rows), ("columns", columns), ("select", _selector(spec, report))])
 
 
-def _numeric_steps(scale: str, power: str | None) -> Pipeline:
-    steps: list = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+def _numeric_steps(scale: str, power: str | None, impute: bool) -> Pipeline | str:
+    steps: list = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))] if impute else []
     if power == "log":
         steps.append(("power", SignedLog()))
     elif power == "yeo-johnson":
         steps.append(("power", PowerTransformer(method="yeo-johnson", standardize=False)))
     if scale != "none":
-        steps.append(("scale", SCALERS[scale]()))
-    return Pipeline(steps)
+        # The scaler's input is the column transformer's own selection (or the imputer's or power
+        # transform's new array), never the caller's data: scaling in place saves a whole copy.
+        steps.append(("scale", SCALERS[scale](copy=False)))
+    return Pipeline(steps) if steps else "passthrough"
 
 
 def _encoder(kind: str, task: str, seed: int):  # noqa: ANN202

@@ -35,12 +35,14 @@ def featurize(splits: Splits, report: DataReport, ctx) -> dict:  # noqa: ANN001
     rep = report.data
     transform = build_transform(ctx.project.spec, rep)
     y_train = encode_target(splits.train[rep["target"]], rep)
-    transform.fit(splits.train, y_train)
+    # fit_transform: the training matrix comes out of fitting, not from a second full pass.
+    train_matrix = transform.fit_transform(splits.train, y_train)
     names = [str(n) for n in transform.get_feature_names_out()]
     parts = {}
     for part in Splits.PARTS:
         frame = getattr(splits, part)
-        matrix = transform.transform(frame).astype(np.float32)
+        matrix = train_matrix if part == "train" else transform.transform(frame)
+        matrix = matrix.astype(np.float32, copy=False)
         out = pd.DataFrame(matrix, columns=names, index=frame.index)
         if rep["target"] in frame.columns:
             out[TARGET] = encode_target(frame[rep["target"]], rep)

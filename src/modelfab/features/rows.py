@@ -55,10 +55,12 @@ class RowFeatures(BaseEstimator, TransformerMixin):
         for c in self.combine:
             a, b = (pd.to_numeric(ordered[col], errors="coerce") for col in c["columns"])
             extra[combination_name(c["op"], c["columns"], c.get("name"))] = OPS[c["op"]](a, b)
-        parts = [ordered[list(self.keep)], pd.DataFrame(extra, index=ordered.index)]
         if self.windows:
-            parts.append(self._windows(ordered))
-        out = pd.concat(parts, axis=1)  # one concat: no copy per added column
+            extra.update(self._windows(ordered).items())
+        # The output holds the kept columns themselves, not copies (a frame of a large table is
+        # not doubled). Nothing writes into it: the column transformer after it only reads.
+        columns = {col: ordered[col] for col in self.keep} | extra
+        out = pd.DataFrame(columns, index=ordered.index, copy=False)
         return out.loc[X.index] if ordered is not X else out
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:  # noqa: ANN001

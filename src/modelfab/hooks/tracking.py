@@ -49,9 +49,11 @@ class TrackingHook(Hook):
             data = run.load("blessing").data
             tags += [RunTag("modelfab.blessed", str(data["blessed"]).lower()),
                      RunTag("modelfab.gate", data["reason"][:5000])]
-        for i in range(0, len(params), 100):  # log_batch accepts at most 100 params per call
-            self.client.log_batch(rid, params=params[i : i + 100])
-        self.client.log_batch(rid, metrics=metrics, tags=tags)
+        # log_batch takes at most 100 params per call; the metrics and tags ride on the first.
+        for i in range(0, max(len(params), 1), 100):
+            first = i == 0
+            self.client.log_batch(rid, params=params[i : i + 100], metrics=metrics if first else [],
+                                  tags=tags if first else [])
         self.client.log_artifact(rid, str(run.project.spec_path))
         if evaluation:
             self.client.log_artifacts(rid, str(evaluation), "evaluation")

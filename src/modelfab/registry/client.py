@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,19 @@ BLESSED_TAG = "modelfab.blessed"
 class VersionInfo:
     name: str
     version: int
-    package: Path
     digest: str | None
     blessed: bool
     aliases: tuple[str, ...]
     run_id: str | None
     tags: dict
+    client: Any = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def package(self) -> Path:
+        """The modelfab package inside the logged MLflow model; looked up on first use, since
+        the gate most often needs only the digest."""
+        root = self.client.get_model_version_download_uri(self.name, str(self.version))
+        return package_path(Path(root.removeprefix("file://")))
 
 
 def client(tracking_uri: str) -> Any:
@@ -48,12 +56,10 @@ def client(tracking_uri: str) -> Any:
 
 
 def _info(c: Any, mv: Any) -> VersionInfo:
-    root = Path(c.get_model_version_download_uri(mv.name, mv.version).removeprefix("file://"))
-    path = package_path(root)
     return VersionInfo(
-        name=mv.name, version=int(mv.version), package=path, digest=mv.tags.get(DIGEST_TAG),
+        name=mv.name, version=int(mv.version), digest=mv.tags.get(DIGEST_TAG),
         blessed=mv.tags.get(BLESSED_TAG) == "true", aliases=tuple(mv.aliases or ()), run_id=mv.run_id,
-        tags=dict(mv.tags),
+        tags=dict(mv.tags), client=c,
     )
 
 

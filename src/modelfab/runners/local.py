@@ -5,8 +5,10 @@ A runner only chooses where a stage's function executes; the local runner calls 
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +29,12 @@ class Interrupted(FabError):
     exit_code = 130
 
 
+# Artifacts smaller than this stay in memory until their last reader has run, so a stage does
+# not re-read what the previous one just wrote; larger ones are read back from the store, which
+# keeps peak memory at about one stage's working set.
+KEEP_IN_MEMORY_BYTES = 64 << 20
+
+
 @dataclass
 class RunState:
     """What hooks and stages may read about the run in progress."""
@@ -39,9 +47,15 @@ class RunState:
     tracking_run_id: str | None = None
     started: float = field(default_factory=time.perf_counter)
     extras: dict[str, Any] = field(default_factory=dict)
+    kept: dict[Ref, Any] = field(default_factory=dict)
 
     def load(self, name: str) -> Any:
-        return self.store.get(self.refs[name])
+        return self.get(self.refs[name])
+
+    def get(self, ref: Ref) -> Any:
+        """An artifact this run produced and kept in memory, else the stored one."""
+        kept = self.kept.get(ref)
+        return kept if kept is not None else self.store.get(ref)
 
 
 @dataclass
@@ -84,8 +98,11 @@ class LocalRunner:
             store.sweep()
             run = RunState(project=project, store=store)
             self.hooks.before_pipeline(run)
-            for stage in pipeline.order():
+            order = pipeline.order()
+            for i, stage in enumerate(order):
                 self._run_stage(run, stage, force=stage.name in forced)
+                _forget_unread(run, order[i + 1:])
+                release_memory()
             self.hooks.after_pipeline(run)
         return run
 
@@ -122,7 +139,7 @@ class LocalRunner:
         self.hooks.after_stage(run, stage, record)
 
     def _compute(self, run: RunState, stage: Stage, inputs: dict[str, Ref], key: str) -> dict[str, Ref]:
-        kwargs: dict[str, Any] = {name: run.store.get(ref) for name, ref in inputs.items()}
+        kwargs: dict[str, Any] = {name: run.get(ref) for name, ref in inputs.items()}
         kwargs.update({s: run.project.spec.section(s) for s in stage.sections if s in stage.params})
         ctx = StageContext(run, stage, self.hooks)
         if stage.wants_ctx:
@@ -133,11 +150,32 @@ class LocalRunner:
             if set(produced) != set(stage.outputs):
                 raise StageError(f"stage {stage.name!r} returned {sorted(produced)}, expected {sorted(stage.outputs)}")
             outputs = {name: run.store.put(artifact) for name, artifact in produced.items()}
+            for name, artifact in produced.items():
+                size = artifact.memory_bytes()
+                if size is not None and size <= KEEP_IN_MEMORY_BYTES:
+                    run.kept[outputs[name]] = artifact
         finally:
             for folder in ctx.folders:
                 shutil.rmtree(folder, ignore_errors=True)
         run.store.cache_put(key, {"stage": stage.name, "outputs": {n: r.to_dict() for n, r in outputs.items()}})
         return outputs
+
+
+def release_memory() -> None:
+    """Give memory freed by the last stage back to the system. glibc keeps large freed blocks
+    in the heap once its mmap threshold has grown, so without this every stage would start from
+    the previous stage's peak."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl): nothing to give back this way
+            pass
+
+
+def _forget_unread(run: RunState, later: list[Stage]) -> None:
+    wanted = {run.refs[name] for s in later for name in s.inputs if name in run.refs}
+    for ref in [r for r in run.kept if r not in wanted]:
+        del run.kept[ref]
 
 
 @contextmanager
