@@ -36,13 +36,21 @@ def compute(task: str, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5
             "mae": float(skm.mean_absolute_error(y, pred)),
             "r2": float(skm.r2_score(y, pred)),
         }
-    average = "binary" if task == "binary" else "macro"
+    # One pass gives every class's precision, recall and F1 over the classes that occur (as
+    # scikit-learn's macro average uses them); binary scores are the positive class's.
+    labels = np.union1d(y, pred)
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    if task == "binary":
+        positive = np.flatnonzero(labels == 1)
+        precision, recall, f1_pos = (float(v[positive[0]]) if len(positive) else 0.0 for v in (precision, recall, f1))
+    else:
+        precision, recall, f1_pos = float(precision.mean()), float(recall.mean()), float(f1.mean())
     out = {
-        "accuracy": float(skm.accuracy_score(y, pred)),
-        "precision": float(skm.precision_score(y, pred, average=average, zero_division=0)),
-        "recall": float(skm.recall_score(y, pred, average=average, zero_division=0)),
-        "f1": float(skm.f1_score(y, pred, average=average, zero_division=0)),
-        "f1_macro": float(skm.f1_score(y, pred, average="macro", zero_division=0)),
+        "accuracy": float(np.mean(y == pred)),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1_pos,
+        "f1_macro": float(f1.mean()),
     }
     present = np.unique(y)
     if len(present) < 2:

@@ -6,7 +6,7 @@ and modelfab's own transforms, so a swapped file cannot make us construct anythi
 
 from __future__ import annotations
 
-import re
+import json
 from pathlib import Path
 
 from modelfab.errors import StoreError
@@ -14,14 +14,15 @@ from modelfab.errors import StoreError
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "modelfab.", "builtins.", "collections.")
 
 
-_ID = re.compile(r'"__id__": (\d+)|"file": "(\d+)\.npy"')
-
-
 def save_transform(obj: object, path: Path) -> None:
-    """Dump with skops, then make the bytes reproducible: skops names objects and array files by
-    their memory address and stamps zip entries with the time, so the same fitted transform
-    would get a new content address on every run. Addresses are renumbered in order of first
-    appearance and timestamps fixed."""
+    """Dump with skops, then make the bytes depend on the fitted values alone.
+
+    skops names objects and array files by their memory address, memoizes objects by identity
+    (so whether two equal strings were one object shows in the file) and stamps zip entries
+    with the time. Strings are immutable, so each string node gets its own id; then ids are
+    renumbered in order of appearance and timestamps fixed. The same fitted transform gets the
+    same content address whichever way its inputs reached it (read from the store or handed
+    on in memory)."""
     import io
     import zipfile
 
@@ -30,17 +31,9 @@ def save_transform(obj: object, path: Path) -> None:
     raw = io.BytesIO()
     sio.dump(obj, raw)
     with zipfile.ZipFile(raw) as src:
-        schema = src.read("schema.json").decode()
-        numbers: dict[str, str] = {}
-        for match in _ID.finditer(schema):
-            numbers.setdefault(match.group(1) or match.group(2), str(len(numbers) + 1))
-
-        def renumber(match: re.Match) -> str:
-            if match.group(1):
-                return f'"__id__": {numbers[match.group(1)]}'
-            return f'"file": "{numbers[match.group(2)]}.npy"'
-
-        files = {"schema.json": _ID.sub(renumber, schema).encode()}
+        schema = json.loads(src.read("schema.json"))
+        numbers = _canonical_ids(schema)
+        files = {"schema.json": json.dumps(schema).encode()}
         for name in src.namelist():
             if name.endswith(".npy"):
                 files[f"{numbers.get(name[:-4], name[:-4])}.npy"] = src.read(name)
@@ -48,6 +41,38 @@ def save_transform(obj: object, path: Path) -> None:
         for name in sorted(files):
             dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), files[name],
                          compress_type=zipfile.ZIP_DEFLATED)
+
+
+def _canonical_ids(schema: object) -> dict[str, str]:
+    """Renumber `__id__` (and array `file` names, which share the ids) in document order, in
+    place; returns old id -> new id for the array files."""
+    numbers: dict[str, str] = {}
+    counter = iter(range(1, 1 << 62))
+
+    def visit(node: object) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, dict):
+            return
+        if "__id__" in node:
+            old = str(node["__id__"])
+            if node.get("__class__") == "str" and node.get("__loader__") == "JsonNode":
+                node["__id__"] = next(counter)  # never shared: identity of a string means nothing
+            else:
+                numbers.setdefault(old, str(next(counter)))
+                node["__id__"] = int(numbers[old])
+        if isinstance(node.get("file"), str) and node["file"].endswith(".npy"):
+            old = node["file"][:-4]
+            numbers.setdefault(old, str(next(counter)))
+            node["file"] = f"{numbers[old]}.npy"
+        for key, value in node.items():
+            if key not in ("__id__", "file"):
+                visit(value)
+
+    visit(schema)
+    return numbers
 
 
 def load_transform(path: Path) -> object:
