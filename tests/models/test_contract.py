@@ -8,9 +8,22 @@ import pytest
 
 from modelfab.errors import FabError
 from modelfab.models import FAMILIES, NotFittedError, make_model
-from modelfab.spec.schema import LightGBMConfig, LinearConfig
+from modelfab.spec.schema import (
+    EnsembleConfig,
+    ExtraTreesConfig,
+    LightGBMConfig,
+    LinearConfig,
+    RandomForestConfig,
+)
 
-CONFIGS = {"lightgbm": LightGBMConfig(n_estimators=30, num_leaves=8), "linear": LinearConfig()}
+CONFIGS = {
+    "lightgbm": LightGBMConfig(n_estimators=30, num_leaves=8),
+    "linear": LinearConfig(),
+    "extra_trees": ExtraTreesConfig(n_estimators=20, threads=1),
+    "random_forest": RandomForestConfig(n_estimators=20, threads=1),
+    "ensemble": EnsembleConfig(members=[LightGBMConfig(n_estimators=30, num_leaves=8), LinearConfig(),
+                                        ExtraTreesConfig(n_estimators=20, threads=1)], folds=3, rounds=10),
+}
 TASKS = {"binary": 2, "multiclass": 3, "regression": 0}
 
 
@@ -64,8 +77,8 @@ def test_save_load_roundtrip(case, tmp_path):
     family, task, model = case
     X, y, Xv, yv = data(task)
     model.fit(X, y, Xv, yv).save(tmp_path)
-    for path in tmp_path.iterdir():  # safe formats only: text and JSON, never a pickle
-        assert path.suffix in {".txt", ".json", ".safetensors"}
+    for path in (p for p in tmp_path.rglob("*") if p.is_file()):  # safe formats only, never a pickle
+        assert path.suffix in {".txt", ".json", ".safetensors", ".skops"}, path
     loaded = FAMILIES[family].load(tmp_path, CONFIGS[family], task, TASKS[task])
     np.testing.assert_allclose(loaded.predict_scores(Xv), model.predict_scores(Xv), rtol=1e-6)
 

@@ -40,6 +40,17 @@ class ModelFamily(ABC):
         self.task = task
         self.n_classes = n_classes
 
+    @classmethod
+    def fold_config(cls, config: Any) -> Any:
+        """The config for one cross-validation fold (the ensemble fits each member k times)."""
+        return config
+
+    @classmethod
+    def all_rows_config(cls, config: Any, fold_models: list[ModelFamily]) -> Any:
+        """The config for a refit on all rows, given the models fitted on the folds (a family
+        that stops early can carry the learned round count over)."""
+        return config
+
     def get_params(self) -> dict:
         return {"config": self.config.model_dump(mode="json"), "task": self.task, "n_classes": self.n_classes}
 

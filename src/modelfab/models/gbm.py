@@ -32,6 +32,18 @@ class LightGBMModel(ModelFamily):
             params["num_class"] = self.n_classes
         return params
 
+    @classmethod
+    def fold_config(cls, config: LightGBMConfig) -> LightGBMConfig:
+        return config.model_copy(update={"refit_full": False})  # the fold's held-out rows stay unseen
+
+    @classmethod
+    def all_rows_config(cls, config: LightGBMConfig, fold_models: list) -> LightGBMConfig:
+        if not config.early_stopping_rounds:
+            return config
+        # Each fold stopped early on its held-out rows; all rows are a bit more, so a bit more rounds.
+        rounds = np.mean([m.best_iteration_ for m in fold_models]) * (1 + 1 / max(len(fold_models), 1))
+        return config.model_copy(update={"n_estimators": max(1, int(round(rounds))), "early_stopping_rounds": None})
+
     def _dataset_params(self) -> dict:
         # Binning happens when the Dataset is built, so these must reach it, not only train().
         return {"max_bin": self.config.max_bin, "min_data_in_bin": self.config.min_data_in_bin, "verbosity": -1}

@@ -36,10 +36,11 @@ class Predictor:
 
     @cached_property
     def model(self) -> ModelFamily:
-        from modelfab.spec.schema import LightGBMConfig, LinearConfig
+        from pydantic import TypeAdapter
 
-        config_type = {"lightgbm": LightGBMConfig, "linear": LinearConfig}[self.meta["family"]]
-        config = config_type.model_validate(self.meta["config"])
+        from modelfab.spec.schema import TrainConfig
+
+        config = TypeAdapter(TrainConfig).validate_python(self.meta["config"])
         family = FAMILIES[self.meta["family"]]
         return family.load(self.folder / "model", config, self.meta["task"], len(self.meta["classes"]))
 

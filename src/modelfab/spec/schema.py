@@ -232,7 +232,69 @@ class LinearConfig(ModelConfig):
     max_iter: int = Field(1000, ge=1, description="Solver iterations at most.")
 
 
-TrainConfig = Annotated[LightGBMConfig | LinearConfig, Field(discriminator="type")]
+class ForestConfig(ModelConfig):
+    n_estimators: int = Field(200, ge=1, le=5_000, description="Trees.")
+    max_features: float = Field(0.5, gt=0, le=1, description="Share of features tried at each split.")
+    min_samples_leaf: int = Field(1, ge=1, description="Rows per leaf at least.")
+    max_depth: int | None = Field(None, ge=1, description="Depth limit; none grows trees fully.")
+    class_weight: Literal["balanced"] | None = Field(None, description="Re-weight classes by frequency.")
+    threads: int = Field(0, ge=0, description="Threads; 0 uses every core.")
+
+
+class ExtraTreesConfig(ForestConfig):
+    """Extremely randomized trees (scikit-learn), saved with skops.
+
+    ```yaml
+    train: {type: extra_trees, n_estimators: 300}
+    ```
+    """
+
+    type: Literal["extra_trees"] = "extra_trees"
+
+
+class RandomForestConfig(ForestConfig):
+    """A random forest (scikit-learn), saved with skops.
+
+    ```yaml
+    train: {type: random_forest, n_estimators: 300, max_features: 0.3}
+    ```
+    """
+
+    type: Literal["random_forest"] = "random_forest"
+
+
+MemberConfig = Annotated[
+    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig, Field(discriminator="type")
+]
+
+
+class EnsembleConfig(ModelConfig):
+    """Automatic model selection: every member is cross-validated on the training rows, and a
+    weighted average is chosen greedily on the out-of-fold predictions (Caruana et al. 2004,
+    as AutoGluon does); the chosen members are then refitted on all training rows.
+
+    ```yaml
+    train:
+      type: ensemble
+      members:
+        - {type: lightgbm, num_leaves: 8}
+        - {type: extra_trees}
+    ```
+    """
+
+    type: Literal["ensemble"] = "ensemble"
+    members: list[MemberConfig] = Field(
+        default_factory=lambda: [LightGBMConfig(), ExtraTreesConfig(), RandomForestConfig()],
+        min_length=1, description="Model families to cross-validate and combine.",
+    )
+    folds: int = Field(5, ge=2, le=20, description="Cross-validation folds for the out-of-fold predictions.")
+    rounds: int = Field(25, ge=1, le=1000, description="Greedy selection steps (with replacement).")
+
+
+TrainConfig = Annotated[
+    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig,
+    Field(discriminator="type"),
+]
 
 
 # --- evaluate, gate, register ------------------------------------------------------------------

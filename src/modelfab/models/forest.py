@@ -1,0 +1,73 @@
+"""Tree ensembles from scikit-learn (extra trees, random forest), saved with skops.
+
+Bagged, fully grown trees make different mistakes from boosted ones, which is what an
+ensemble of families needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelfab.features.persist import load_transform, save_transform
+from modelfab.models.base import ModelFamily, Progress, as_matrix
+from modelfab.spec.schema import ForestConfig
+
+FILE = "forest.skops"
+
+
+class _Forest(ModelFamily):
+    classifier: str
+    regressor: str
+
+    def _estimator(self) -> Any:
+        import sklearn.ensemble as ens
+
+        c: ForestConfig = self.config
+        cls = getattr(ens, self.regressor if self.task == "regression" else self.classifier)
+        extra = {} if self.task == "regression" else {"class_weight": c.class_weight}
+        return cls(n_estimators=c.n_estimators, max_features=c.max_features, min_samples_leaf=c.min_samples_leaf,
+                   max_depth=c.max_depth, n_jobs=c.threads or -1, random_state=c.seed, **extra)
+
+    def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
+            progress: Progress | None = None) -> _Forest:
+        X, y = as_matrix(X), np.asarray(y)
+        self.estimator_ = self._estimator().fit(X, y)
+        if X_valid is not None and len(X_valid):
+            self.valid_scores_ = self.predict_scores(X_valid)
+        return self
+
+    def predict_scores(self, X: Any) -> np.ndarray:
+        self._check_fitted("estimator_")
+        X = as_matrix(X)
+        if self.task == "regression":
+            return self.estimator_.predict(X)
+        proba = self.estimator_.predict_proba(X)
+        if proba.shape[1] == self.n_classes:
+            return proba
+        # A class missing from the training rows still gets its (zero) column.
+        full = np.zeros((len(X), self.n_classes))
+        full[:, self.estimator_.classes_.astype(int)] = proba
+        return full
+
+    def save(self, folder: Path) -> None:
+        self._check_fitted("estimator_")
+        save_transform(self.estimator_, folder / FILE)
+
+    @classmethod
+    def load(cls, folder: Path, config: Any, task: str, n_classes: int) -> _Forest:
+        model = cls(config, task, n_classes)
+        model.estimator_ = load_transform(folder / FILE)
+        return model
+
+
+class ExtraTreesModel(_Forest):
+    type = "extra_trees"
+    classifier, regressor = "ExtraTreesClassifier", "ExtraTreesRegressor"
+
+
+class RandomForestModel(_Forest):
+    type = "random_forest"
+    classifier, regressor = "RandomForestClassifier", "RandomForestRegressor"
