@@ -183,3 +183,18 @@ def test_in_memory_handoff_matches_reading_back(binary_project):
         local.KEEP_IN_MEMORY_BYTES = original
     for name in ("features", "transform", "package", "evaluation"):
         assert again.refs[name] == first.refs[name], name
+
+
+def test_tracking_records_params_metrics_and_artifacts(binary_project):
+    result = run_json(binary_project)
+    project = modelfab.load_spec(binary_project)
+    client = registry.client(project.tracking_uri)
+    [mlrun] = [r for r in client.search_runs(client.get_experiment_by_name("machines").experiment_id)
+               if r.data.tags.get("modelfab.run_id") == result["run_id"]]
+    assert mlrun.info.status == "FINISHED"
+    assert mlrun.data.params["train.type"] == "lightgbm"
+    assert mlrun.data.metrics["roc_auc"] == pytest.approx(result["metrics"]["roc_auc"])
+    assert "seconds.train" in mlrun.data.metrics
+    logged = {a.path for a in client.list_artifacts(mlrun.info.run_id)}
+    assert {"fab.yaml", "evaluation", "blessing"} <= logged
+    assert "evaluation/metrics.json" in {a.path for a in client.list_artifacts(mlrun.info.run_id, "evaluation")}

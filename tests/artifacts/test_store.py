@@ -65,3 +65,25 @@ def test_file_digest_follows_content(tmp_path):
     assert store.file_digest(data) == first
     data.write_text("a\n2\n")
     assert store.file_digest(data) != first
+
+
+def test_splits_roundtrip_in_one_file_or_three(tmp_path):
+    import pandas as pd
+
+    from modelfab.artifacts import Splits
+
+    def frame(n, start, dtype):
+        return pd.DataFrame({"a": pd.array(range(n), dtype=dtype), "b": ["x"] * n},
+                            index=pd.RangeIndex(start, start + n, name="line"))
+
+    same = Splits(frame(5, 2, "int64"), frame(2, 7, "int64"), frame(3, 9, "int64"), {"method": "random"})
+    mixed = Splits(frame(5, 2, "int64"), frame(2, 7, "int64"), frame(3, 2, "float64"), {"method": "random"})
+    for name, splits, files in (("same", same, {"parts.parquet"}), ("mixed", mixed, {"test.parquet"})):
+        folder = tmp_path / name
+        folder.mkdir()
+        splits.save(folder)
+        assert files <= {p.name for p in folder.iterdir()}
+        back = Splits.load(folder)
+        for part in Splits.PARTS:
+            pd.testing.assert_frame_equal(getattr(back, part), getattr(splits, part))
+        assert back.info == splits.info

@@ -150,8 +150,10 @@ class Registration(JsonArtifact):
 
 @dataclass
 class Splits(Artifact):
-    """Train, validation and test rows. Files: `train.parquet`, `valid.parquet`, `test.parquet`,
-    `info.json` (method, sizes)."""
+    """Train, validation and test rows. Files: `parts.parquet` (the three parts stacked, in that
+    order) and `parts.json` (rows per part) when the parts have the same columns and types, else
+    `train.parquet`, `valid.parquet`, `test.parquet` (a separate test file may type a column
+    differently); `info.json` (method, sizes)."""
 
     train: Any
     valid: Any
@@ -161,8 +163,16 @@ class Splits(Artifact):
     PARTS: ClassVar[tuple[str, ...]] = ("train", "valid", "test")
 
     def save(self, folder: Path) -> None:
-        for part in self.PARTS:
-            _write_frame(getattr(self, part), folder / f"{part}.parquet")
+        import pandas as pd
+
+        frames = [getattr(self, part) for part in self.PARTS]
+        if _same_layout(frames):
+            # One file costs a third of three: a Parquet write has a large fixed part.
+            _write_frame(pd.concat(frames), folder / "parts.parquet")
+            write_json(folder / "parts.json", {part: len(f) for part, f in zip(self.PARTS, frames, strict=True)})
+        else:
+            for part, frame in zip(self.PARTS, frames, strict=True):
+                _write_frame(frame, folder / f"{part}.parquet")
         write_json(folder / "info.json", self.info)
 
     def memory_bytes(self) -> int:
@@ -170,8 +180,22 @@ class Splits(Artifact):
 
     @classmethod
     def load(cls, folder: Path) -> Splits:
-        parts = [_read_frame(folder / f"{part}.parquet") for part in cls.PARTS]
+        if (folder / "parts.parquet").is_file():
+            whole, rows = _read_frame(folder / "parts.parquet"), read_json(folder / "parts.json")
+            bounds = np.cumsum([0, *(rows[part] for part in cls.PARTS)])
+            parts = [whole.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        else:
+            parts = [_read_frame(folder / f"{part}.parquet") for part in cls.PARTS]
         return cls(*parts, info=read_json(folder / "info.json"))
+
+
+def _same_layout(frames: list) -> bool:
+    first = frames[0]
+    return all(
+        f.columns.equals(first.columns) and f.dtypes.equals(first.dtypes)
+        and f.index.dtype == first.index.dtype and f.index.names == first.index.names
+        for f in frames[1:]
+    )
 
 
 class FeatureSet(Splits):

@@ -78,6 +78,7 @@ def open_run(c: Any, project: Any, run: Any) -> str:
     tags = {"modelfab.run_id": run.run_id, "modelfab.spec": str(project.spec_path)}
     mlrun = c.create_run(experiment_id, run_name=f"{project.spec.name}-{run.run_id}", tags=tags)
     run.tracking_run_id = mlrun.info.run_id
+    run.extras["artifact_uri"] = mlrun.info.artifact_uri
     return run.tracking_run_id
 
 
