@@ -56,16 +56,27 @@ class Artifact:
         raise NotImplementedError
 
 
-def _write_frame(frame: Any, path: Path) -> None:
+def _write_frame(*frames: Any, path: Path) -> None:
+    """Write one or more frames with the same layout to one Parquet file, each as its own row
+    groups (no concatenated copy of a large table)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    # Row order and the index are part of the content; the index is kept as a column.
-    table = pa.Table.from_pandas(frame, preserve_index=True)
-    # Dictionary pages pay off for text; for measurements they cost a third of the write time
-    # and are dropped anyway once the dictionary overflows.
-    text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-    pq.write_table(table, path, compression="zstd", use_dictionary=text or False)
+    writer = None
+    try:
+        for frame in frames:  # one part in Arrow form at a time
+            # Row order and the index are part of the content; the index is kept as a column.
+            table = pa.Table.from_pandas(frame, preserve_index=True)
+            if writer is None:
+                # Dictionary pages pay off for text; for measurements they cost a third of the
+                # write time and are dropped anyway once the dictionary overflows.
+                text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd", use_dictionary=text or False)
+            writer.write_table(table)
+            del table
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _read_frame(path: Path) -> Any:
@@ -88,7 +99,7 @@ class Table(Artifact):
     kind: ClassVar[str] = "table"
 
     def save(self, folder: Path) -> None:
-        _write_frame(self.frame, folder / "table.parquet")
+        _write_frame(self.frame, path=folder / "table.parquet")
         write_json(folder / "info.json", self.info)
 
     def memory_bytes(self) -> int:
@@ -163,16 +174,14 @@ class Splits(Artifact):
     PARTS: ClassVar[tuple[str, ...]] = ("train", "valid", "test")
 
     def save(self, folder: Path) -> None:
-        import pandas as pd
-
         frames = [getattr(self, part) for part in self.PARTS]
         if _same_layout(frames):
             # One file costs a third of three: a Parquet write has a large fixed part.
-            _write_frame(pd.concat(frames), folder / "parts.parquet")
+            _write_frame(*frames, path=folder / "parts.parquet")
             write_json(folder / "parts.json", {part: len(f) for part, f in zip(self.PARTS, frames, strict=True)})
         else:
             for part, frame in zip(self.PARTS, frames, strict=True):
-                _write_frame(frame, folder / f"{part}.parquet")
+                _write_frame(frame, path=folder / f"{part}.parquet")
         write_json(folder / "info.json", self.info)
 
     def memory_bytes(self) -> int:
