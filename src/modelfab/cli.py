@@ -177,6 +177,32 @@ def predict(
     out.print(f"wrote {rows} predictions of {version} to {output}")
 
 
+@app.command()
+@guarded
+def serve(
+    model: Annotated[str, typer.Option("--model", "-m", help="NAME@ALIAS (followed when it moves), NAME/VERSION or NAME.")],
+    spec: Annotated[Path, typer.Option("--spec", help="fab.yaml whose registry, store and serve: section to use.")] = Path(
+        "fab.yaml"),
+    host: Annotated[Optional[str], typer.Option("--host", help="Overrides serve.host.")] = None,  # noqa: UP045
+    port: Annotated[Optional[int], typer.Option("--port", help="Overrides serve.port.")] = None,  # noqa: UP045
+) -> None:
+    """Serve a registered model over HTTP (REST and Open Inference Protocol v2); every
+    prediction is logged before it is answered."""
+    import uvicorn
+
+    import modelfab
+    from modelfab.serve.app import create_app
+
+    project = modelfab.load_spec(spec)
+    application = create_app(project, model)
+    cfg = project.spec.serve
+    host, port = host or cfg.host, port or cfg.port
+    served = application.state.holder.current
+    err.print(f"serving {served.name} version {served.version} on http://{host}:{port} "
+              f"(docs at /docs, prediction log {application.state.log.path})")
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
 @models_app.command("list")
 @guarded
 def models_list(

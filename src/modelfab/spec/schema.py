@@ -347,6 +347,28 @@ class TrackingConfig(Section):
     experiment: str | None = Field(None, description="MLflow experiment; the spec's name when omitted.")
 
 
+class ServeConfig(Section):
+    """The prediction server (`modelfab serve`).
+
+    ```yaml
+    serve: {port: 8000, max_batch: 1000, api_key_env: MODELFAB_API_KEY}
+    ```
+    """
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, ge=1, le=65_535, description="Port to listen on.")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="Larger request bodies are refused with 413.")
+    max_batch: int = Field(1000, ge=1, le=1_000_000, description="Records in one batch request at most.")
+    log: str | None = Field(
+        None, description="Prediction log: a SQLite file (relative to fab.yaml); <store>/predictions.db when omitted."
+    )
+    api_key_env: str = Field("MODELFAB_API_KEY", description="Environment variable holding the admin API key.")
+    api_key_file: str | None = Field(None, description="File holding the admin API key (used if the variable is unset).")
+    watch_seconds: float = Field(
+        10.0, ge=0, description="How often to ask the registry whether the alias moved; 0 never asks."
+    )
+
+
 class FabSpec(Section):
     """A whole `fab.yaml`."""
 
@@ -366,6 +388,7 @@ class FabSpec(Section):
     gate: GateConfig = Field(default_factory=GateConfig)
     register_: RegisterConfig = Field(default_factory=RegisterConfig, alias="register")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -1,0 +1,55 @@
+"""The model being served, and switching to a new one without dropping a request.
+
+A request takes the current `Served` once and uses only that; a switch loads the new package
+fully (transform and model) before one assignment makes it current, so a request in flight
+finishes on the old model and the next one starts on the new.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from modelfab.models.package import Predictor
+from modelfab.registry import client as registry
+from modelfab.serve.schema import record_model
+
+
+@dataclass(frozen=True)
+class Served:
+    name: str
+    version: int
+    predictor: Predictor
+    record: type[BaseModel]
+
+    @property
+    def inputs(self) -> list[str]:
+        return self.predictor.meta["inputs"]
+
+
+class ModelHolder:
+    def __init__(self, tracking_uri: str, ref: str) -> None:
+        self.client = registry.client(tracking_uri)
+        self.name, self.alias, self.version = registry.parse_reference(ref)
+        self._lock = threading.Lock()  # one switch at a time; requests never take it
+        self.current: Served = self._load(registry.resolve(self.client, ref))
+
+    @staticmethod
+    def _load(info: Any) -> Served:
+        predictor = Predictor(info.package)
+        predictor.transform, predictor.model  # noqa: B018 - load both before the switch, not on a request
+        return Served(info.name, info.version, predictor, record_model(predictor.meta))
+
+    def refresh(self) -> bool:
+        """Follow the alias (a pinned version never moves); True if the model changed."""
+        if self.alias is None:
+            return False
+        with self._lock:
+            info = registry.find(self.client, self.name, alias=self.alias)
+            if info.version == self.current.version:
+                return False
+            self.current = self._load(info)
+            return True

@@ -1,0 +1,152 @@
+"""The prediction log: every prediction the server acknowledges, in SQLite (WAL).
+
+Durability: flush before acknowledging, with group commit. A request hands its rows to one
+writer thread and waits; the writer takes everything queued, writes it in one transaction and
+commits, then releases all the waiting requests at once. So a response is sent only for rows
+already committed, and concurrent requests share one commit instead of paying one each.
+SQLite in WAL mode with `synchronous=NORMAL` keeps every committed transaction when the server
+process is killed (SIGKILL); only a power cut or an OS crash can take back the last commits
+(`durable: full` in the code below trades throughput for that too).
+
+Tables: `predictions(id, time, model, version, inputs, outputs, latency_ms)` with inputs and
+outputs as JSON, and `labels(prediction_id, label, time)` for ground truth that arrives later.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelfab.errors import FabError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS predictions (
+    id TEXT PRIMARY KEY, time REAL NOT NULL, model TEXT NOT NULL, version INTEGER NOT NULL,
+    inputs TEXT NOT NULL, outputs TEXT NOT NULL, latency_ms REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS predictions_time ON predictions(time);
+CREATE TABLE IF NOT EXISTS labels (
+    prediction_id TEXT PRIMARY KEY REFERENCES predictions(id), label TEXT NOT NULL, time REAL NOT NULL);
+"""
+MAX_BATCH = 5000  # rows in one transaction at most
+
+
+class LogError(FabError):
+    pass
+
+
+@dataclass
+class _Job:
+    sql: str
+    rows: list[tuple]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class PredictionLog:
+    def __init__(self, path: Path, durable: str = "normal") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._connect(durable).executescript(SCHEMA)
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._durable = durable
+        self._writer = threading.Thread(target=self._write_loop, name="prediction-log", daemon=True)
+        self._writer.start()
+
+    def _connect(self, durable: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={'FULL' if durable == 'full' else 'NORMAL'}")
+        return conn
+
+    # --- writing: called from request threads, returns once committed ---
+
+    def add_predictions(self, rows: list[tuple[str, float, str, int, dict, dict, float]]) -> None:
+        encoded = [(i, t, m, v, json.dumps(x, default=str), json.dumps(y, default=str), ms)
+                   for i, t, m, v, x, y, ms in rows]
+        self._submit("INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?)", encoded)
+
+    def add_labels(self, labels: list[tuple[str, object]]) -> None:
+        now = time.time()
+        rows = [(pid, json.dumps(label), now) for pid, label in labels]
+        self._submit("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", rows)
+
+    def _submit(self, sql: str, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        job = _Job(sql, rows)
+        self._jobs.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise LogError(f"prediction log {self.path}: could not write: {job.error}") from job.error
+
+    def _write_loop(self) -> None:
+        conn = self._connect(self._durable)
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                break
+            batch = [job]
+            while len(batch) < MAX_BATCH:  # everything that queued up meanwhile: one commit
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._jobs.put(None)
+                    break
+                batch.append(nxt)
+            try:
+                conn.execute("BEGIN")
+                for j in batch:
+                    conn.executemany(j.sql, j.rows)
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._retry_one_by_one(conn, batch)
+            for j in batch:
+                j.done.set()
+        conn.close()
+
+    @staticmethod
+    def _retry_one_by_one(conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        """One bad job (a duplicate id) must not fail the others that shared its commit."""
+        for j in batch:
+            try:
+                conn.execute("BEGIN")
+                conn.executemany(j.sql, j.rows)
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                j.error = exc
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._writer.join(timeout=10)
+
+    # --- reading: a connection per call, so readers never wait on the writer ---
+
+    def known_ids(self, ids: list[str]) -> set[str]:
+        with self._reader() as conn:
+            found: set[str] = set()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                found |= {r[0] for r in conn.execute(f"SELECT id FROM predictions WHERE id IN ({marks})", chunk)}
+            return found
+
+    def count(self, table: str = "predictions") -> int:
+        if table not in ("predictions", "labels"):
+            raise ValueError(table)
+        with self._reader() as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    def _reader(self) -> closing[sqlite3.Connection]:
+        return closing(sqlite3.connect(self.path, timeout=30))
