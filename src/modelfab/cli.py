@@ -203,6 +203,39 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
+@app.command()
+@guarded
+def monitor(
+    model: Annotated[str, typer.Option("--model", "-m", help="NAME@ALIAS, NAME/VERSION or NAME (its champion).")],
+    spec: Annotated[Path, typer.Option("--spec", help="fab.yaml whose registry, log and monitor: section to use.")] = Path(
+        "fab.yaml"),
+    last: Annotated[Optional[int], typer.Option("--last", help="Only the newest N logged predictions.")] = None,  # noqa: UP045
+    hours: Annotated[Optional[float], typer.Option("--hours", help="Only the last H hours.")] = None,  # noqa: UP045
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Report folder.")] = None,  # noqa: UP045
+    fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="Exit 3 at this status or worse: warn or drift.")] = None,  # noqa: UP045
+) -> None:
+    """Drift, data quality and performance of the logged predictions against the training
+    reference: report.json, report.html with plots, and a status (ok, warn, drift)."""
+    import modelfab
+    from modelfab.errors import SpecError
+    from modelfab.monitor.run import STATUS_ORDER
+    from modelfab.monitor.run import monitor as run_monitor
+
+    if fail_on not in (None, "warn", "drift"):
+        raise SpecError([f"--fail-on: got {fail_on!r}; expected warn or drift"], "command line")
+    project = modelfab.load_spec(spec)
+    folder = output or project.store_dir / "monitor" / time.strftime("%Y%m%d-%H%M%S")
+    report = run_monitor(project, model, folder, last=last, hours=hours)
+    colour = {"ok": "green", "warn": "yellow", "drift": "red"}[report["status"]]
+    out.print(f"{report['model']} version {report['version']}: [{colour}]{report['status']}[/{colour}] "
+              f"over {report['rows']} logged predictions")
+    for line in report["reasons"] + report["warnings"]:
+        out.print(f"  - {line}")
+    out.print(f"report: {folder / 'report.html'}")
+    if fail_on and STATUS_ORDER[report["status"]] >= STATUS_ORDER[fail_on]:
+        raise typer.Exit(3)
+
+
 @models_app.command("list")
 @guarded
 def models_list(

@@ -242,7 +242,8 @@ class FeatureTransform(Folder):
 
 class ModelPackage(Folder):
     """Everything prediction needs. Files: `package.json` (task, target, classes, threshold, input
-    schema), `transform.skops`, `model/` (the family's own safe files, e.g. LightGBM text)."""
+    schema), `transform.skops`, `model/` (the family's own safe files, e.g. LightGBM text),
+    `reference.parquet` (a sample of the training rows, the monitoring reference)."""
 
     kind: ClassVar[str] = "model_package"
 

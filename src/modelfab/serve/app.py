@@ -238,10 +238,10 @@ def _plain_error(error: dict) -> dict:
     out = {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
     value = error.get("input")
     try:
-        json.dumps(value, allow_nan=False)
-        out["input"] = value
+        text = json.dumps(value, allow_nan=False)
+        out["input"] = value if len(text) <= 200 else f"({type(value).__name__} of {len(value)} items, not repeated)"
     except (TypeError, ValueError):
-        out["input"] = repr(value)
+        out["input"] = repr(value)[:200]
     return out
 
 

@@ -369,6 +369,34 @@ class ServeConfig(Section):
     )
 
 
+class MonitorConfig(Section):
+    """`modelfab monitor`: logged traffic against the training reference.
+
+    Small samples are judged by tests (Kolmogorov-Smirnov for numbers, chi-square for
+    categories, drift when p < p_value); large ones by effect size (Wasserstein distance in units
+    of the reference's standard deviation, population stability index), since with many rows a
+    test flags shifts too small to matter.
+
+    ```yaml
+    monitor: {drift_share: 0.5, wasserstein: 0.1, psi: 0.2}
+    ```
+    """
+
+    small_sample: int = Field(1000, ge=10, description="At or below this many logged rows, use tests.")
+    p_value: float = Field(0.05, gt=0, lt=1, description="Tests: a p-value below this is drift.")
+    wasserstein: float = Field(0.1, gt=0, description="Large samples: drift above this (reference std units).")
+    psi: float = Field(0.2, gt=0, description="Large samples: population stability index above this is drift.")
+    drift_share: float = Field(
+        0.5, gt=0, le=1, description="Status drift when this share of input columns drifted (or the predictions)."
+    )
+    performance_drop: float = Field(
+        0.05, gt=0, description="Status drift when the primary metric on labelled rows falls this much below its "
+        "evaluation value."
+    )
+    out_of_range: float = Field(0.01, ge=0, le=1, description="Warn when more rows than this fall outside the training range.")
+    min_rows: int = Field(30, ge=1, description="Refuse to judge fewer logged predictions than this.")
+
+
 class FabSpec(Section):
     """A whole `fab.yaml`."""
 
@@ -389,6 +417,7 @@ class FabSpec(Section):
     register_: RegisterConfig = Field(default_factory=RegisterConfig, alias="register")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

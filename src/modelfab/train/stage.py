@@ -11,15 +11,18 @@ import shutil
 import numpy as np
 
 from modelfab import __version__
-from modelfab.artifacts import DataReport, FeatureSet, FeatureTransform, ModelPackage, read_json, write_json
+from modelfab.artifacts import DataReport, FeatureSet, FeatureTransform, ModelPackage, Splits, read_json, write_json
 from modelfab.features.featurize import TARGET
 from modelfab.models import make_model
 from modelfab.models.package import PACKAGE_FILE
 from modelfab.pipeline import stage
 
+REFERENCE_ROWS = 50_000  # training rows kept in the package as the monitoring reference
+
 
 @stage("train", outputs={"package": ModelPackage}, sections=("train",), code=("modelfab.models",))
-def train(features: FeatureSet, transform: FeatureTransform, report: DataReport, ctx) -> ModelPackage:  # noqa: ANN001
+def train(features: FeatureSet, transform: FeatureTransform, report: DataReport, splits: Splits,
+          ctx) -> ModelPackage:  # noqa: ANN001
     rep, config = report.data, ctx.project.spec.train
     X, y = _xy(features.train)
     X_valid, y_valid = _xy(features.valid)
@@ -32,6 +35,7 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     model.save(folder / "model")
     shutil.copy(transform.path / "transform.skops", folder / "transform.skops")
     inputs = read_json(transform.path / "transform.json")["inputs"]
+    write_reference(splits.train, [*inputs, rep["target"]], folder / "reference.parquet")
     write_json(folder / PACKAGE_FILE, {
         "format": 1,
         "modelfab": __version__,
@@ -47,6 +51,15 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
         | {"columns": {c: rep["columns"][c] for c in inputs}},
     })
     return ModelPackage(folder)
+
+
+def write_reference(train_rows, columns: list[str], path) -> None:  # noqa: ANN001
+    """A seeded sample of the training rows' inputs: what `modelfab monitor` compares the
+    served traffic with, wherever the package goes (the registry, another machine)."""
+    rows = train_rows[[c for c in dict.fromkeys(columns) if c in train_rows.columns]]
+    if len(rows) > REFERENCE_ROWS:
+        rows = rows.sample(REFERENCE_ROWS, random_state=0).sort_index()
+    rows.to_parquet(path, index=False, compression="zstd")
 
 
 def _xy(frame):  # noqa: ANN001, ANN202

@@ -1,0 +1,141 @@
+"""Serving benchmark: single-row predictions of the AI4I LightGBM model over HTTP on loopback.
+
+    python benchmarks/bench_serve.py                # latency (1 client) and throughput (1, 8, 64 clients)
+    python benchmarks/bench_serve.py --load 60      # plus 64 clients for 60 s: errors, log rows
+
+The server runs in its own process (`modelfab serve`, one uvicorn worker); the clients are
+threads of this process with keep-alive connections, so every server is measured with the same
+client. Requests are bounded in number and time and go to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+ROW = {"Type": "M", "Air temperature [K]": 298.1, "Process temperature [K]": 308.6,
+       "Rotational speed [rpm]": 1551, "Torque [Nm]": 42.8, "Tool wear [min]": 0}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def trained_example() -> Path:
+    folder = ROOT / "examples" / ".bench-serve"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(ROOT / "examples" / "predictive-maintenance", folder, ignore=shutil.ignore_patterns(".fab"))
+    subprocess.run([sys.executable, "-m", "modelfab.cli", "run", str(folder)], check=True, capture_output=True)
+    return folder
+
+
+def start_server(folder: Path, port: int) -> subprocess.Popen:
+    server = subprocess.Popen([sys.executable, "-m", "modelfab.cli", "serve", "--model", "predictive-maintenance",
+                               "--spec", str(folder), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1)
+            return server
+        except httpx.TransportError:
+            if server.poll() is not None:
+                raise SystemExit(server.stderr.read().decode()[-3000:]) from None
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start within 90 s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run_clients(url: str, clients: int, seconds: float | None = None, requests: int | None = None) -> dict:
+    """`clients` threads, each with a keep-alive connection, until the time or count is spent."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds if seconds else None
+    per_client = (requests // clients) if requests else None
+
+    def client() -> None:
+        mine, bad = [], 0
+        with httpx.Client(timeout=10) as http:
+            n = 0
+            while (per_client is None or n < per_client) and (stop_at is None or time.perf_counter() < stop_at):
+                started = time.perf_counter()
+                try:
+                    ok = http.post(url, json=ROW).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                mine.append(time.perf_counter() - started)
+                bad += not ok
+                n += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    return {"requests": len(latencies), "errors": errors[0], "rps": len(latencies) / wall,
+            "p50_ms": percentile(latencies, 0.5) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
+
+
+def log_rows(folder: Path) -> int:
+    from modelfab.serve.log import PredictionLog
+
+    return PredictionLog(folder / ".fab" / "predictions.db").count()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--load", type=float, default=0, help="seconds of 64-client load at the end (0: none)")
+    args = parser.parse_args()
+    folder = trained_example()
+    port = free_port()
+    server = start_server(folder, port)
+    url = f"http://127.0.0.1:{port}/predict"
+    try:
+        run_clients(url, 1, requests=200)  # warm-up
+        rows = [["1 client, 1,000 sequential requests", run_clients(url, 1, requests=1000)]]
+        for clients in (8, 64):
+            rows.append([f"{clients} clients, 10 s", run_clients(url, clients, seconds=10)])
+        print("\n### Single-row prediction over HTTP, AI4I LightGBM, loopback\n")
+        print("| load | requests | errors | req/s | p50 ms | p99 ms |")
+        print("|---|---|---|---|---|---|")
+        for name, r in rows:
+            print(f"| {name} | {r['requests']} | {r['errors']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+        if args.load:
+            before = log_rows(folder)
+            r = run_clients(url, 64, seconds=args.load)
+            time.sleep(0.5)
+            logged = log_rows(folder) - before
+            print(f"\nload: 64 clients for {args.load:.0f} s: {r['requests']} requests, {r['errors']} errors, "
+                  f"{r['rps']:.0f} req/s; prediction log rows added {logged} "
+                  f"({'equal to' if logged == r['requests'] - r['errors'] else 'NOT equal to'} acknowledged responses)")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Monitoring: logged traffic against the training reference (drift, data quality, performance)."""
