@@ -236,6 +236,75 @@ def monitor(
         raise typer.Exit(3)
 
 
+@app.command()
+@guarded
+def retrain(
+    spec: SpecPath = Path("fab.yaml"),
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="The model whose log to use; the spec's champion by default.")] = None,  # noqa: UP045, E501
+) -> None:
+    """Train a challenger on the original data plus labelled logged predictions, gate it against
+    the champion on the newest labelled rows, and promote it only if the gate blesses it."""
+    import modelfab
+    from modelfab.monitor.retrain import retrain as run_retrain
+
+    result = run_retrain(modelfab.load_spec(spec), model)
+    print_retrain(result)
+
+
+def print_retrain(result: dict) -> None:
+    out.print(f"challenger trained on {result['trained_on_logged']} logged rows (+ the original data), judged on "
+              f"the newest {result['held_out']}")
+    if result["registered"]:
+        out.print(f"[green]promoted[/green]: version {result['version']} replaces version {result['champion_before']}")
+    else:
+        out.print(f"[yellow]champion kept[/yellow] (version {result['champion_before']}): {result['reason']}")
+
+
+def seconds_of(every: str) -> float:
+    from modelfab.errors import SpecError
+
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return float(every[:-1]) * units[every[-1]] if every[-1] in units else float(every)
+    except (ValueError, IndexError):
+        raise SpecError([f"--every: got {every!r}; expected a number with s, m, h or d (30m, 1h)"], "command line") from None
+
+
+@app.command()
+@guarded
+def watch(
+    spec: SpecPath = Path("fab.yaml"),
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="The model to watch; the spec's champion by default.")] = None,  # noqa: UP045, E501
+    every: Annotated[str, typer.Option("--every", help="How often: 30m, 1h, 1d.")] = "1h",
+    times: Annotated[Optional[int], typer.Option("--times", help="Stop after this many checks.")] = None,  # noqa: UP045
+    hours: Annotated[Optional[float], typer.Option("--hours", help="Monitor the last H hours of the log.")] = None,  # noqa: UP045
+) -> None:
+    """Monitor on a schedule and retrain when the status reaches retrain.on (drift by default)."""
+    import modelfab
+    from modelfab.errors import FabError
+    from modelfab.monitor.retrain import retrain as run_retrain
+    from modelfab.monitor.run import STATUS_ORDER
+    from modelfab.monitor.run import monitor as run_monitor
+
+    pause = seconds_of(every)
+    project = modelfab.load_spec(spec)
+    ref = model or f"{project.spec.model_name}@{project.spec.register_.alias}"
+    done = 0
+    while times is None or done < times:
+        folder = project.store_dir / "monitor" / time.strftime("%Y%m%d-%H%M%S")
+        try:
+            report = run_monitor(project, ref, folder, hours=hours)
+            out.print(f"{time.strftime('%H:%M:%S')} {report['model']} v{report['version']}: {report['status']} "
+                      f"({report['rows']} predictions; {folder / 'report.html'})")
+            if STATUS_ORDER[report["status"]] >= STATUS_ORDER[project.spec.retrain.on]:
+                print_retrain(run_retrain(project, ref))
+        except FabError as exc:  # no traffic yet, too few labels: say so and keep watching
+            out.print(f"{time.strftime('%H:%M:%S')} [yellow]skipped[/yellow]: {exc}")
+        done += 1
+        if times is None or done < times:
+            time.sleep(pause)
+
+
 @models_app.command("list")
 @guarded
 def models_list(

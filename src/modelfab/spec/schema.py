@@ -397,6 +397,24 @@ class MonitorConfig(Section):
     min_rows: int = Field(30, ge=1, description="Refuse to judge fewer logged predictions than this.")
 
 
+class RetrainConfig(Section):
+    """`modelfab retrain` and `modelfab watch`: new training data from labelled predictions.
+
+    ```yaml
+    retrain: {min_labelled: 200, holdout: 0.3, hours: 720}
+    ```
+    """
+
+    min_labelled: int = Field(100, ge=10, description="Refuse to retrain on fewer labelled logged predictions.")
+    holdout: float = Field(
+        0.3, gt=0, lt=1, description="Newest share of the labelled rows held out: the gate compares challenger "
+        "and champion on them."
+    )
+    hours: float | None = Field(None, gt=0, description="Use only predictions logged in the last H hours.")
+    keep_reference: bool = Field(True, description="Train on the original data plus the logged rows (or logged rows only).")
+    on: Literal["drift", "warn"] = Field("drift", description="`watch` retrains when monitoring reaches this status.")
+
+
 class FabSpec(Section):
     """A whole `fab.yaml`."""
 
@@ -418,6 +436,7 @@ class FabSpec(Section):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

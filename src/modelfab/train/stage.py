@@ -17,7 +17,7 @@ from modelfab.models import make_model
 from modelfab.models.package import PACKAGE_FILE
 from modelfab.pipeline import stage
 
-REFERENCE_ROWS = 50_000  # training rows kept in the package as the monitoring reference
+REFERENCE_ROWS = 100_000  # training rows kept in the package as the monitoring reference
 
 
 @stage("train", outputs={"package": ModelPackage}, sections=("train",), code=("modelfab.models",))
