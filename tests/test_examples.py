@@ -50,3 +50,20 @@ def test_shared_examples_run(tmp_path, name, metric, bound):
         assert value <= bound if metric == "rmse" else value >= bound
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_closed_loop_runs_and_recovers():
+    """The closed-loop demonstration (about 15 s): drift is found, the challenger is gated and
+    promoted, and the served model beats the old one on the later rows."""
+    import json
+    import subprocess
+    import sys
+
+    folder = EXAMPLES / "closed-loop"
+    done = subprocess.run([sys.executable, str(folder / "loop.py")], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    results = json.loads((folder / ".fab" / "results.json").read_text())
+    assert results["status_before"] == "drift"
+    assert results["retrain"]["registered"] and results["served_versions_after"] == [results["retrain"]["version"]]
+    assert results["f1_served_after"] >= results["f1_version1_on_second"]
