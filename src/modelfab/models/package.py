@@ -44,6 +44,48 @@ class Predictor:
         family = FAMILIES[self.meta["family"]]
         return family.load(self.folder / "model", config, self.meta["task"], len(self.meta["classes"]))
 
+    @cached_property
+    def record_transform(self):  # noqa: ANN201
+        """The pandas-free path for a few records, if this transform allows it and it gives the
+        Pipeline's numbers on the package's reference rows; else None (the Pipeline is used)."""
+        import warnings
+
+        from modelfab.features.records import RecordTransform, Unsupported
+
+        reference = self.folder / "reference.parquet"
+        if not reference.is_file():
+            return None
+        try:
+            fast = RecordTransform(self.transform)
+        except Unsupported:
+            return None
+        sample = pd.read_parquet(reference).head(64)[self.meta["inputs"]]
+        expected = self.transform.transform(sample).astype(np.float32)
+        got = fast.transform(sample.to_dict("records"))
+        if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-6, atol=1e-9, equal_nan=True):
+            warnings.warn(f"{self.folder}: the record path disagrees with the Pipeline on the reference rows; "
+                          "using the Pipeline", stacklevel=2)
+            return None
+        return fast
+
+    def scores_of_records(self, records: list[dict]) -> np.ndarray:
+        """Scores for records already checked against the input schema (the server's request models)."""
+        fast = self.record_transform
+        if fast is None:
+            return self.scores(pd.DataFrame.from_records(records, columns=self.meta["inputs"]), source="request")
+        return self.model.predict_scores(fast.transform(records))
+
+    def outputs(self, scores: np.ndarray) -> tuple[list, np.ndarray | None]:
+        """Per row: the prediction (class label or value), and class probabilities if any."""
+        if self.task == "regression":
+            return scores.tolist(), None
+        if self.task == "binary":
+            codes = (scores[:, 1] >= self.meta["threshold"]).astype(int)
+        else:
+            codes = scores.argmax(axis=1)
+        classes = self.classes
+        return [classes[i] for i in codes.tolist()], scores
+
     @property
     def task(self) -> str:
         return self.meta["task"]
@@ -68,16 +110,9 @@ class Predictor:
         return self.frame_from_scores(scores, frame.index)
 
     def frame_from_scores(self, scores: np.ndarray, index: pd.Index) -> pd.DataFrame:
-        if self.task == "regression":
-            return pd.DataFrame({"prediction": scores}, index=index)
-        classes = self.classes
-        if self.task == "binary":
-            codes = (scores[:, 1] >= self.meta["threshold"]).astype(int)
-        else:
-            codes = scores.argmax(axis=1)
-        out = pd.DataFrame({"prediction": np.asarray(classes, dtype=object)[codes]}, index=index)
-        for i, c in enumerate(classes):
-            out[f"proba_{c}"] = scores[:, i]
-        if all(isinstance(c, int) for c in classes):
-            out["prediction"] = out["prediction"].astype(int)
+        values, probabilities = self.outputs(scores)
+        out = pd.DataFrame({"prediction": values}, index=index)
+        if probabilities is not None:
+            for i, c in enumerate(self.classes):
+                out[f"proba_{c}"] = probabilities[:, i]
         return out

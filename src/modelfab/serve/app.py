@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -73,12 +72,11 @@ def create_app(project: Project, ref: str, api_key: str | None = None) -> FastAP
 
     def predict(served: Served, records: list[dict]) -> list[s.Prediction]:
         started = time.perf_counter()
-        frame = pd.DataFrame.from_records(records, columns=served.inputs)
         try:
-            out = served.predictor.predict_frame(frame, source="request")
+            scores = served.predictor.scores_of_records(records)
         except FabError as exc:
             raise HTTPException(422, str(exc)) from None
-        results = _predictions(out, served)
+        results = _predictions(served, scores)
         ms = (time.perf_counter() - started) * 1000 / len(records)
         now = time.time()
         log.add_predictions([
@@ -251,16 +249,13 @@ def _datatype(served: Served) -> str:
     return "INT64" if all(isinstance(c, int) for c in served.predictor.classes) else "BYTES"
 
 
-def _predictions(out: pd.DataFrame, served: Served) -> list[s.Prediction]:
-    proba_cols = [c for c in out.columns if c.startswith("proba_")]
-    probabilities = out[proba_cols].to_numpy(dtype=float) if proba_cols else None
-    names = [c.removeprefix("proba_") for c in proba_cols]
-    results = []
-    for i, value in enumerate(out["prediction"].tolist()):
-        value = value.item() if isinstance(value, np.generic) else value
-        probs = dict(zip(names, probabilities[i].tolist(), strict=True)) if probabilities is not None else None
-        results.append(s.Prediction(prediction_id=uuid.uuid4().hex, prediction=value, probabilities=probs))
-    return results
+def _predictions(served: Served, scores: np.ndarray) -> list[s.Prediction]:
+    values, probabilities = served.predictor.outputs(scores)
+    names = [str(c) for c in served.predictor.classes]
+    rows = probabilities.tolist() if probabilities is not None else [None] * len(values)
+    return [s.Prediction(prediction_id=uuid.uuid4().hex, prediction=value,
+                         probabilities=dict(zip(names, p, strict=True)) if p is not None else None)
+            for value, p in zip(values, rows, strict=True)]
 
 
 def _records_from_tensors(tensors: list[s.Tensor], served: Served) -> list[dict[str, Any]]:

@@ -40,7 +40,8 @@ class ModelHolder:
     @staticmethod
     def _load(info: Any) -> Served:
         predictor = Predictor(info.package)
-        predictor.transform, predictor.model  # noqa: B018 - load both before the switch, not on a request
+        # Load the transform, the model and the checked record path before the switch, not on a request.
+        predictor.transform, predictor.model, predictor.record_transform  # noqa: B018
         return Served(info.name, info.version, predictor, record_model(predictor.meta))
 
     def refresh(self) -> bool:
