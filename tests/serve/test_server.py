@@ -85,6 +85,12 @@ def test_missing_reading_is_allowed_as_null(client):
     assert client.post("/predict", json=ROW | {"Torque [Nm]": None}).status_code == 200
 
 
+def test_a_combination_that_overflows_is_treated_as_missing(client):
+    """Found by schemathesis: torque 1e305 times speed is infinite; that is not a measurement."""
+    r = client.post("/predict/batch", json={"records": [ROW | {"Torque [Nm]": 1.2e305}, ROW | {"Torque [Nm]": None}]})
+    assert r.status_code == 200, r.text
+
+
 def test_malformed_json_empty_and_oversized_batches(client):
     r = client.post("/predict", content=b'{"Type": "L",', headers={"content-type": "application/json"})
     assert r.status_code == 422 and "json" in r.text.lower()
@@ -171,27 +177,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_sigkill_loses_no_acknowledged_prediction(project):
-    """A real server process, killed with SIGKILL right after answering: every prediction it
-    acknowledged is in the log."""
+def start(project) -> tuple[subprocess.Popen, int]:
+    """A real `modelfab serve` process on a free loopback port, once it answers."""
     port = free_port()
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen([sys.executable, "-m", "modelfab.cli", "serve", "--model", "machines@champion",
                                "--spec", str(project.spec_path), "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=2)
+            return server, port
+        except httpx.TransportError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise AssertionError(f"the server did not start: {server.stderr.read().decode()[-2000:]}") from None
+            time.sleep(0.2)
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def test_sigkill_loses_no_acknowledged_prediction(project):
+    """A real server process, killed with SIGKILL right after answering: every prediction it
+    acknowledged is in the log."""
+    server, port = start(project)
     before = log_rows(project)
     acknowledged = 0
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            deadline = time.monotonic() + 60
-            while True:  # wait for the server to listen
-                try:
-                    http.get("/v2/health/ready")
-                    break
-                except httpx.TransportError:
-                    assert server.poll() is None, server.stderr.read().decode()
-                    assert time.monotonic() < deadline, "server did not start"
-                    time.sleep(0.2)
             for i in range(40):
                 r = http.post("/predict/batch" if i % 2 else "/predict",
                               json={"records": [ROW, ROW]} if i % 2 else ROW)

@@ -59,7 +59,10 @@ class RecordTransform:
             values[col] = np.clip(values[col], lo, hi)
         for comb in self.rows.combine:
             a, b = (values[name] for name in comb["columns"])
-            values[combination_name(comb["op"], comb["columns"], comb.get("name"))] = ARRAY_OPS[comb["op"]](a, b)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                combined = ARRAY_OPS[comb["op"]](a, b)
+            combined[~np.isfinite(combined)] = np.nan  # as the Pipeline: an overflow is missing
+            values[combination_name(comb["op"], comb["columns"], comb.get("name"))] = combined
         parts = []
         for transformer, cols in self.blocks:
             block = np.column_stack([values[col] for col in cols])

@@ -54,7 +54,10 @@ class RowFeatures(BaseEstimator, TransformerMixin):
         extra = {}
         for c in self.combine:
             a, b = (pd.to_numeric(ordered[col], errors="coerce") for col in c["columns"])
-            extra[combination_name(c["op"], c["columns"], c.get("name"))] = OPS[c["op"]](a, b)
+            with np.errstate(over="ignore", invalid="ignore"):
+                combined = OPS[c["op"]](a, b)
+            # A combination that overflows is not a measurement: missing, and imputed as such.
+            extra[combination_name(c["op"], c["columns"], c.get("name"))] = combined.where(np.isfinite(combined))
         if self.windows:
             extra.update(self._windows(ordered).items())
         # The output holds the kept columns themselves, not copies (a frame of a large table is

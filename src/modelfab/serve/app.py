@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
@@ -74,8 +75,8 @@ def create_app(project: Project, ref: str, api_key: str | None = None) -> FastAP
         started = time.perf_counter()
         try:
             scores = served.predictor.scores_of_records(records)
-        except FabError as exc:
-            raise HTTPException(422, str(exc)) from None
+        except (FabError, ValueError) as exc:  # values the transform refuses (scikit-learn raises ValueError)
+            raise HTTPException(422, f"the model cannot score these records: {exc}") from None
         results = _predictions(served, scores)
         ms = (time.perf_counter() - started) * 1000 / len(records)
         now = time.time()
@@ -143,11 +144,27 @@ def create_app(project: Project, ref: str, api_key: str | None = None) -> FastAP
         served_as(name)
         return {"name": name, "ready": True}
 
-    @app.post("/v2/models/{name}/infer", response_model=s.InferResponse, response_model_exclude_none=True)
-    def infer(name: str, body: s.InferRequest) -> s.InferResponse:
+    @app.post("/v2/models/{name}/infer", response_model=s.InferResponse, response_model_exclude_none=True,
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": s.InferRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
+    async def infer(name: str, request: Request) -> s.InferResponse:
+        # The protocol's body is JSON whatever the Content-Type says (Triton's client sends none).
+        raw = await request.body()
+        try:
+            body = s.InferRequest.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"]) or "body"
+            raise OipError(400, f"not an inference request: {where}: {first['msg']}") from None
+        return await run_in_threadpool(infer_sync, name, body)
+
+    def infer_sync(name: str, body: s.InferRequest) -> s.InferResponse:
         served = served_as(name)
         records = _records_from_tensors(body.inputs, served)
-        results = predict(served, records)
+        try:
+            results = predict(served, records)
+        except HTTPException as exc:
+            raise OipError(400, str(exc.detail)) from None
         outputs = [s.Tensor(name="prediction", shape=[len(results)], datatype=_datatype(served),
                             data=[p.prediction for p in results])]
         if served.predictor.task != "regression":
