@@ -2,6 +2,7 @@
 
     python benchmarks/bench_serve.py                # latency (1 client) and throughput (1, 8, 64 clients)
     python benchmarks/bench_serve.py --load 60      # plus 64 clients for 60 s: errors, log rows
+    python benchmarks/bench_serve.py --peers        # plus `mlflow models serve` on the same model
 
 The server runs in its own process (`modelfab serve`, one uvicorn worker); the clients are
 threads of this process with keep-alive connections, so every server is measured with the same
@@ -63,7 +64,30 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run_clients(url: str, clients: int, seconds: float | None = None, requests: int | None = None) -> dict:
+def start_mlflow(folder: Path, port: int) -> subprocess.Popen:
+    """MLflow's own server over the same registered model (a pyfunc that wraps the package).
+    It needs --env-manager local (no network) and this venv's bin on PATH."""
+    env = os.environ | {"MLFLOW_TRACKING_URI": f"sqlite:///{folder / '.fab' / 'mlflow.db'}",
+                        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m",
+                               "models:/predictive-maintenance@champion", "--env-manager", "local", "-p", str(port),
+                               "-h", "127.0.0.1", "-w", "1"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).raise_for_status()
+            return server
+        except httpx.HTTPError:
+            if server.poll() is not None:
+                raise SystemExit(server.stderr.read().decode()[-3000:]) from None
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("mlflow models serve did not start within 120 s")
+
+
+def run_clients(url: str, clients: int, seconds: float | None = None, requests: int | None = None,
+                body: dict | None = None) -> dict:
     """`clients` threads, each with a keep-alive connection, until the time or count is spent."""
     latencies: list[float] = []
     errors = [0]
@@ -78,7 +102,7 @@ def run_clients(url: str, clients: int, seconds: float | None = None, requests: 
             while (per_client is None or n < per_client) and (stop_at is None or time.perf_counter() < stop_at):
                 started = time.perf_counter()
                 try:
-                    ok = http.post(url, json=ROW).status_code == 200
+                    ok = http.post(url, json=body or ROW).status_code == 200
                 except httpx.HTTPError:
                     ok = False
                 mine.append(time.perf_counter() - started)
@@ -108,6 +132,7 @@ def log_rows(folder: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--load", type=float, default=0, help="seconds of 64-client load at the end (0: none)")
+    parser.add_argument("--peers", action="store_true", help="also measure `mlflow models serve`")
     args = parser.parse_args()
     folder = trained_example()
     port = free_port()
@@ -118,11 +143,32 @@ def main() -> None:
         rows = [["1 client, 1,000 sequential requests", run_clients(url, 1, requests=1000)]]
         for clients in (8, 64):
             rows.append([f"{clients} clients, 10 s", run_clients(url, clients, seconds=10)])
+        if args.peers:
+            server.terminate()  # one server at a time: they share the 2 cores with the clients
+            server.wait(timeout=10)
+            peer_port = free_port()
+            peer = start_mlflow(folder, peer_port)
+            try:
+                peer_url, body = f"http://127.0.0.1:{peer_port}/invocations", {"dataframe_records": [ROW]}
+                run_clients(peer_url, 1, requests=200, body=body)
+                sequential = run_clients(peer_url, 1, requests=1000, body=body)
+                rows.append(["mlflow models serve: 1 client, 1,000 sequential", sequential])
+                for clients in (8, 64):
+                    rows.append([f"mlflow models serve: {clients} clients, 10 s",
+                                 run_clients(peer_url, clients, seconds=10, body=body)])
+            finally:
+                peer.terminate()
+                peer.wait(timeout=10)
+            server = start_server(folder, port)
         print("\n### Single-row prediction over HTTP, AI4I LightGBM, loopback\n")
-        print("| load | requests | errors | req/s | p50 ms | p99 ms |")
+        print("| server and load | requests | errors | req/s | p50 ms | p99 ms |")
         print("|---|---|---|---|---|---|")
         for name, r in rows:
             print(f"| {name} | {r['requests']} | {r['errors']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+        if args.peers:
+            ours, theirs = rows[2][1]["rps"], rows[-1][1]["rps"]
+            print(f"\nthroughput at 64 clients: modelfab {ours:.0f} req/s, mlflow models serve {theirs:.0f} req/s: "
+                  f"{ours / theirs:.1f}x")
         if args.load:
             before = log_rows(folder)
             r = run_clients(url, 64, seconds=args.load)
