@@ -70,6 +70,7 @@ def test_shifted_line_is_drift_and_names_the_column(served, tmp_path):
     assert any("Torque [Nm]" in line and "drift" in line for line in report["reasons"] + report["warnings"])
     assert report["predictions"]["drifted"]
     assert any("never seen" in w and "X" in w for w in report["warnings"])
+    assert 'modelfab_drift_status{model="machines",version="1"} 2.0' in client.get("/metrics").text
 
 
 def test_cli_exit_code_and_window(served, tmp_path):

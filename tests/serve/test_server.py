@@ -148,6 +148,7 @@ def test_metrics(client):
     assert 'modelfab_requests_total{endpoint="/predict",status="200"}' in text
     assert 'modelfab_model_version{model="machines"} 1.0' in text
     assert "modelfab_request_seconds_bucket" in text
+    assert 'modelfab_drift_status{model="machines",version="1"} -1.0' in text  # not monitored yet
 
 
 def test_unknown_model_is_a_clear_error(project):

@@ -94,8 +94,15 @@ def monitor(project: Project, ref: str, output: Path, last: int | None = None, h
 
     report["plots"] = write_html(report, reference, current, predictor, output)
     atomic_write_text(output / "report.json", to_json(report))
+    atomic_write_text(latest_path(project, info.name), to_json(
+        {"model": info.name, "version": info.version, "status": status, "time": time.time(), "report": str(output)}))
     track(project, report, output)
     return report
+
+
+def latest_path(project: Project, model: str) -> Path:
+    """The last monitoring verdict of a model, which the server shows on /metrics."""
+    return project.store_dir / "monitor" / f"latest-{model}.json"
 
 
 def read_log(path: Path, model: str, meta: dict, window: tuple[int | None, float | None]) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from modelfab.errors import FabError
+from modelfab.monitor.run import latest_path
 from modelfab.registry import client as registry
 from modelfab.serve import schema as s
 from modelfab.serve.holder import ModelHolder, Served
@@ -187,6 +188,7 @@ def create_app(project: Project, ref: str, api_key: str | None = None) -> FastAP
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:
+        metrics.drift_status(latest_path(project, holder.current.name), holder.current)
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 

@@ -74,10 +74,24 @@ class Metrics:
                              registry=self.registry)
         self.watch_errors = Counter("modelfab_registry_watch_errors", "Failed checks of the registry alias",
                                     registry=self.registry)
+        self.drift = Gauge("modelfab_drift_status", "Last `modelfab monitor` verdict: 0 ok, 1 warn, 2 drift, "
+                           "-1 never monitored", ["model", "version"], registry=self.registry)
 
     def model_version(self, served: Any) -> None:
         self.version.clear()
         self.version.labels(served.name).set(served.version)
+
+    def drift_status(self, latest: Any, served: Any) -> None:
+        """The monitor's last verdict on the served model, read when /metrics is scraped."""
+        level = -1
+        try:
+            verdict = json.loads(latest.read_text())
+            if verdict.get("version") == served.version:
+                level = {"ok": 0, "warn": 1, "drift": 2}.get(verdict.get("status"), -1)
+        except (OSError, ValueError):
+            pass
+        self.drift.clear()
+        self.drift.labels(served.name, str(served.version)).set(level)
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
