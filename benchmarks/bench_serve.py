@@ -86,6 +86,42 @@ def start_mlflow(folder: Path, port: int) -> subprocess.Popen:
     raise SystemExit("mlflow models serve did not start within 120 s")
 
 
+def start_bentoml(folder: Path, port: int) -> subprocess.Popen | None:
+    """BentoML from its own venv (benchmarks/peers/setup_bentoml.sh), over the champion's package."""
+    bentoml = ROOT / "benchmarks" / ".work" / "peer-bentoml" / "bin" / "bentoml"
+    if not bentoml.exists():
+        print("(BentoML skipped: run benchmarks/peers/setup_bentoml.sh first)")
+        return None
+    import modelfab
+    from modelfab.registry import client as registry
+
+    project = modelfab.load_spec(folder)
+    package = registry.resolve(registry.client(project.tracking_uri), "predictive-maintenance").package
+    env = os.environ | {"MODELFAB_PACKAGE": str(package), "BENTOML_DO_NOT_TRACK": "true", "DO_NOT_TRACK": "true",
+                        "OMP_NUM_THREADS": "1"}
+    server = subprocess.Popen([str(bentoml), "serve", "bento_service:Machine", "--port", str(port), "--host",
+                               "127.0.0.1"], cwd=ROOT / "benchmarks" / "peers", env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).raise_for_status()
+            return server
+        except httpx.HTTPError:
+            if server.poll() is not None:
+                raise SystemExit(server.stderr.read().decode()[-3000:]) from None
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("bentoml serve did not start within 120 s")
+
+
+def measure_peer(rows: list, name: str, url: str, body: dict) -> None:
+    run_clients(url, 1, requests=200, body=body)
+    rows.append([f"{name}: 1 client, 1,000 sequential", run_clients(url, 1, requests=1000, body=body)])
+    for clients in (8, 64):
+        rows.append([f"{name}: {clients} clients, 10 s", run_clients(url, clients, seconds=10, body=body)])
+
+
 def run_clients(url: str, clients: int, seconds: float | None = None, requests: int | None = None,
                 body: dict | None = None) -> dict:
     """`clients` threads, each with a keep-alive connection, until the time or count is spent."""
@@ -149,16 +185,18 @@ def main() -> None:
             peer_port = free_port()
             peer = start_mlflow(folder, peer_port)
             try:
-                peer_url, body = f"http://127.0.0.1:{peer_port}/invocations", {"dataframe_records": [ROW]}
-                run_clients(peer_url, 1, requests=200, body=body)
-                sequential = run_clients(peer_url, 1, requests=1000, body=body)
-                rows.append(["mlflow models serve: 1 client, 1,000 sequential", sequential])
-                for clients in (8, 64):
-                    rows.append([f"mlflow models serve: {clients} clients, 10 s",
-                                 run_clients(peer_url, clients, seconds=10, body=body)])
+                measure_peer(rows, "mlflow models serve", f"http://127.0.0.1:{peer_port}/invocations",
+                             {"dataframe_records": [ROW]})
             finally:
                 peer.terminate()
                 peer.wait(timeout=10)
+            peer = start_bentoml(folder, peer_port)
+            if peer is not None:
+                try:
+                    measure_peer(rows, "BentoML", f"http://127.0.0.1:{peer_port}/predict", {"record": ROW})
+                finally:
+                    peer.terminate()
+                    peer.wait(timeout=20)
             server = start_server(folder, port)
         print("\n### Single-row prediction over HTTP, AI4I LightGBM, loopback\n")
         print("| server and load | requests | errors | req/s | p50 ms | p99 ms |")
@@ -166,9 +204,11 @@ def main() -> None:
         for name, r in rows:
             print(f"| {name} | {r['requests']} | {r['errors']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
         if args.peers:
-            ours, theirs = rows[2][1]["rps"], rows[-1][1]["rps"]
-            print(f"\nthroughput at 64 clients: modelfab {ours:.0f} req/s, mlflow models serve {theirs:.0f} req/s: "
-                  f"{ours / theirs:.1f}x")
+            ours = rows[2][1]["rps"]
+            for name, r in rows[3:]:
+                if name.endswith("64 clients, 10 s"):
+                    print(f"\nthroughput at 64 clients: modelfab {ours:.0f} req/s, {name.split(':')[0]} "
+                          f"{r['rps']:.0f} req/s: {ours / r['rps']:.1f}x")
         if args.load:
             before = log_rows(folder)
             r = run_clients(url, 64, seconds=args.load)
