@@ -199,7 +199,7 @@ def serve(
     host, port = host or cfg.host, port or cfg.port
     served = application.state.holder.current
     err.print(f"serving {served.name} version {served.version} on http://{host}:{port} "
-              f"(docs at /docs, prediction log {application.state.log.path})")
+              f"(docs at /docs, prediction log {application.state.log.where})")
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from modelfab.errors import FabError
-from modelfab.monitor.run import latest_path
+from modelfab.monitor.run import latest_path, log_path
 from modelfab.registry import client as registry
 from modelfab.serve import schema as s
 from modelfab.serve.holder import ModelHolder, Served
@@ -44,7 +44,7 @@ def create_app(project: Project, ref: str, api_key: str | None = None) -> FastAP
     """The server for model `ref` (NAME@ALIAS, NAME/VERSION or NAME) of the project's registry."""
     cfg = project.spec.serve
     holder = ModelHolder(project.tracking_uri, ref)
-    log = PredictionLog(project.path(cfg.log) if cfg.log else project.store_dir / "predictions.db")
+    log = PredictionLog(log_path(project))
     key = api_key if api_key is not None else read_api_key(project)
     metrics = Metrics()
     metrics.model_version(holder.current)

@@ -1,4 +1,5 @@
-"""The prediction log: every prediction the server acknowledges, in SQLite (WAL).
+"""The prediction log: every prediction the server acknowledges, in SQLite (WAL) by default or
+PostgreSQL by URL (`serve.log: postgresql://user@host/db`).
 
 Durability: flush before acknowledging, with group commit. A request hands its rows to one
 writer thread and waits; the writer takes everything queued, writes it in one transaction and
@@ -6,7 +7,8 @@ commits, then releases all the waiting requests at once. So a response is sent o
 already committed, and concurrent requests share one commit instead of paying one each.
 SQLite in WAL mode with `synchronous=NORMAL` keeps every committed transaction when the server
 process is killed (SIGKILL); only a power cut or an OS crash can take back the last commits
-(`durable: full` in the code below trades throughput for that too).
+(`durable: full` in the code below trades throughput for that too). PostgreSQL commits are
+durable as the server is configured (its default: to disk).
 
 Tables: `predictions(id, time, model, version, inputs, outputs, latency_ms)` with inputs and
 outputs as JSON, and `labels(prediction_id, label, time)` for ground truth that arrives later.
@@ -27,13 +29,17 @@ from modelfab.errors import FabError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
-    id TEXT PRIMARY KEY, time REAL NOT NULL, model TEXT NOT NULL, version INTEGER NOT NULL,
-    inputs TEXT NOT NULL, outputs TEXT NOT NULL, latency_ms REAL NOT NULL);
+    id TEXT PRIMARY KEY, time DOUBLE PRECISION NOT NULL, model TEXT NOT NULL, version INTEGER NOT NULL,
+    inputs TEXT NOT NULL, outputs TEXT NOT NULL, latency_ms DOUBLE PRECISION NOT NULL);
 CREATE INDEX IF NOT EXISTS predictions_time ON predictions(time);
 CREATE TABLE IF NOT EXISTS labels (
-    prediction_id TEXT PRIMARY KEY REFERENCES predictions(id), label TEXT NOT NULL, time REAL NOT NULL);
+    prediction_id TEXT PRIMARY KEY REFERENCES predictions(id), label TEXT NOT NULL, time DOUBLE PRECISION NOT NULL);
 """
 MAX_BATCH = 5000  # rows in one transaction at most
+
+
+def is_url(where: str | Path) -> bool:
+    return str(where).startswith(("postgresql://", "postgres://"))
 
 
 class LogError(FabError):
@@ -49,19 +55,33 @@ class _Job:
 
 
 class PredictionLog:
-    def __init__(self, path: Path, durable: str = "normal") -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connect(durable).executescript(SCHEMA)
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+    def __init__(self, where: str | Path, durable: str = "normal") -> None:
+        self.url = str(where) if is_url(where) else None
+        self.path = None if self.url else Path(where)
+        self.where = self.url or str(self.path)
+        self.mark = "%s" if self.url else "?"  # the driver's placeholder
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._durable = durable
+        conn = self._connect()
+        for statement in filter(str.strip, SCHEMA.split(";")):
+            conn.execute(statement)
+        conn.close()
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_loop, name="prediction-log", daemon=True)
         self._writer.start()
 
-    def _connect(self, durable: str) -> sqlite3.Connection:
+    def _connect(self):  # noqa: ANN202 - sqlite3 or psycopg connection, in autocommit mode
+        if self.url:
+            import psycopg
+
+            try:
+                return psycopg.connect(self.url, autocommit=True)
+            except psycopg.Error as exc:
+                raise LogError(f"serve.log: cannot connect to {self.url}: {exc}") from None
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={'FULL' if durable == 'full' else 'NORMAL'}")
+        conn.execute(f"PRAGMA synchronous={'FULL' if self._durable == 'full' else 'NORMAL'}")
         return conn
 
     # --- writing: called from request threads, returns once committed ---
@@ -69,12 +89,14 @@ class PredictionLog:
     def add_predictions(self, rows: list[tuple[str, float, str, int, dict, dict, float]]) -> None:
         encoded = [(i, t, m, v, json.dumps(x, default=str), json.dumps(y, default=str), ms)
                    for i, t, m, v, x, y, ms in rows]
-        self._submit("INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?)", encoded)
+        self._submit(f"INSERT INTO predictions VALUES ({', '.join([self.mark] * 7)})", encoded)
 
     def add_labels(self, labels: list[tuple[str, object]]) -> None:
         now = time.time()
         rows = [(pid, json.dumps(label), now) for pid, label in labels]
-        self._submit("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", rows)
+        m = self.mark
+        self._submit(f"INSERT INTO labels VALUES ({m}, {m}, {m}) ON CONFLICT (prediction_id) "
+                     "DO UPDATE SET label = excluded.label, time = excluded.time", rows)
 
     def _submit(self, sql: str, rows: list[tuple]) -> None:
         if not rows:
@@ -86,7 +108,7 @@ class PredictionLog:
             raise LogError(f"prediction log {self.path}: could not write: {job.error}") from job.error
 
     def _write_loop(self) -> None:
-        conn = self._connect(self._durable)
+        conn = self._connect()
         while True:
             job = self._jobs.get()
             if job is None:
@@ -102,30 +124,28 @@ class PredictionLog:
                     break
                 batch.append(nxt)
             try:
-                conn.execute("BEGIN")
-                for j in batch:
-                    conn.executemany(j.sql, j.rows)
-                conn.execute("COMMIT")
-            except sqlite3.Error:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                self._retry_one_by_one(conn, batch)
+                self._commit(conn, batch)
+            except Exception:  # noqa: BLE001 - sqlite3 and psycopg errors alike
+                for j in batch:  # one bad job (a duplicate id) must not fail the others
+                    try:
+                        self._commit(conn, [j])
+                    except Exception as exc:  # noqa: BLE001
+                        j.error = exc
             for j in batch:
                 j.done.set()
         conn.close()
 
     @staticmethod
-    def _retry_one_by_one(conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        """One bad job (a duplicate id) must not fail the others that shared its commit."""
-        for j in batch:
-            try:
-                conn.execute("BEGIN")
-                conn.executemany(j.sql, j.rows)
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                j.error = exc
+    def _commit(conn, batch: list[_Job]) -> None:  # noqa: ANN001
+        conn.execute("BEGIN")
+        try:
+            for j in batch:
+                cursor = conn.cursor()
+                cursor.executemany(j.sql, j.rows)
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -134,19 +154,17 @@ class PredictionLog:
     # --- reading: a connection per call, so readers never wait on the writer ---
 
     def known_ids(self, ids: list[str]) -> set[str]:
-        with self._reader() as conn:
+        with closing(self._connect()) as conn:
             found: set[str] = set()
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                found |= {r[0] for r in conn.execute(f"SELECT id FROM predictions WHERE id IN ({marks})", chunk)}
+                marks = ",".join([self.mark] * len(chunk))
+                rows = conn.execute(f"SELECT id FROM predictions WHERE id IN ({marks})", chunk).fetchall()
+                found |= {r[0] for r in rows}
             return found
 
     def count(self, table: str = "predictions") -> int:
         if table not in ("predictions", "labels"):
             raise ValueError(table)
-        with self._reader() as conn:
+        with closing(self._connect()) as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-
-    def _reader(self) -> closing[sqlite3.Connection]:
-        return closing(sqlite3.connect(self.path, timeout=30))
