@@ -42,21 +42,27 @@ def trained_example() -> Path:
     return folder
 
 
-def start_server(folder: Path, port: int) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "-m", "modelfab.cli", "serve", "--model", "predictive-maintenance",
-                               "--spec", str(folder), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ | {"OMP_NUM_THREADS": "1"})
-    deadline = time.monotonic() + 90
+def launch(command: list[str], ready_url: str, name: str, env: dict | None = None, cwd: Path | None = None,
+           limit: float = 120) -> subprocess.Popen:
+    """Start a server process and wait until `ready_url` answers 2xx."""
+    server = subprocess.Popen(command, env=os.environ | {"OMP_NUM_THREADS": "1"} | (env or {}), cwd=cwd,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1)
+            httpx.get(ready_url, timeout=1).raise_for_status()
             return server
-        except httpx.TransportError:
+        except httpx.HTTPError:
             if server.poll() is not None:
                 raise SystemExit(server.stderr.read().decode()[-3000:]) from None
-            time.sleep(0.2)
+            time.sleep(0.3)
     server.kill()
-    raise SystemExit("the server did not start within 90 s")
+    raise SystemExit(f"{name} did not start within {limit:.0f} s")
+
+
+def start_server(folder: Path, port: int) -> subprocess.Popen:
+    return launch([sys.executable, "-m", "modelfab.cli", "serve", "--model", "predictive-maintenance",
+                   "--spec", str(folder), "--port", str(port)], f"http://127.0.0.1:{port}/v2/health/ready", "modelfab serve")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -67,23 +73,11 @@ def percentile(values: list[float], q: float) -> float:
 def start_mlflow(folder: Path, port: int) -> subprocess.Popen:
     """MLflow's own server over the same registered model (a pyfunc that wraps the package).
     It needs --env-manager local (no network) and this venv's bin on PATH."""
-    env = os.environ | {"MLFLOW_TRACKING_URI": f"sqlite:///{folder / '.fab' / 'mlflow.db'}",
-                        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m",
-                               "models:/predictive-maintenance@champion", "--env-manager", "local", "-p", str(port),
-                               "-h", "127.0.0.1", "-w", "1"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).raise_for_status()
-            return server
-        except httpx.HTTPError:
-            if server.poll() is not None:
-                raise SystemExit(server.stderr.read().decode()[-3000:]) from None
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("mlflow models serve did not start within 120 s")
+    bin_dir = Path(sys.executable).parent
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{folder / '.fab' / 'mlflow.db'}", "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return launch([str(bin_dir / "mlflow"), "models", "serve", "-m", "models:/predictive-maintenance@champion",
+                   "--env-manager", "local", "-p", str(port), "-h", "127.0.0.1", "-w", "1"],
+                  f"http://127.0.0.1:{port}/ping", "mlflow models serve", env=env)
 
 
 def start_bentoml(folder: Path, port: int) -> subprocess.Popen | None:
@@ -97,22 +91,9 @@ def start_bentoml(folder: Path, port: int) -> subprocess.Popen | None:
 
     project = modelfab.load_spec(folder)
     package = registry.resolve(registry.client(project.tracking_uri), "predictive-maintenance").package
-    env = os.environ | {"MODELFAB_PACKAGE": str(package), "BENTOML_DO_NOT_TRACK": "true", "DO_NOT_TRACK": "true",
-                        "OMP_NUM_THREADS": "1"}
-    server = subprocess.Popen([str(bentoml), "serve", "bento_service:Machine", "--port", str(port), "--host",
-                               "127.0.0.1"], cwd=ROOT / "benchmarks" / "peers", env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).raise_for_status()
-            return server
-        except httpx.HTTPError:
-            if server.poll() is not None:
-                raise SystemExit(server.stderr.read().decode()[-3000:]) from None
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("bentoml serve did not start within 120 s")
+    env = {"MODELFAB_PACKAGE": str(package), "BENTOML_DO_NOT_TRACK": "true", "DO_NOT_TRACK": "true"}
+    return launch([str(bentoml), "serve", "bento_service:Machine", "--port", str(port), "--host", "127.0.0.1"],
+                  f"http://127.0.0.1:{port}/readyz", "bentoml serve", env=env, cwd=ROOT / "benchmarks" / "peers")
 
 
 def measure_peer(rows: list, name: str, url: str, body: dict) -> None:
