@@ -206,19 +206,36 @@ def stop(server: subprocess.Popen) -> None:
 
 
 def test_sigkill_loses_no_acknowledged_prediction(project):
-    """A real server process, killed with SIGKILL right after answering: every prediction it
-    acknowledged is in the log."""
+    """A real server process under 8 concurrent clients, killed with SIGKILL while requests are
+    in flight: every prediction id it acknowledged is in the log after the kill."""
+    import threading
+
     server, port = start(project)
-    before = log_rows(project)
-    acknowledged = 0
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            for i in range(40):
-                r = http.post("/predict/batch" if i % 2 else "/predict",
-                              json={"records": [ROW, ROW]} if i % 2 else ROW)
-                assert r.status_code == 200
-                acknowledged += 2 if i % 2 else 1
-    finally:
-        server.send_signal(signal.SIGKILL)
-        server.wait(timeout=10)
-    assert log_rows(project) == before + acknowledged
+    acknowledged: list[str] = []
+    lock, stop_clients = threading.Lock(), threading.Event()
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            while not stop_clients.is_set():
+                try:
+                    r = http.post("/predict/batch", json={"records": [ROW] * (1 + n % 3)})
+                except httpx.HTTPError:
+                    return  # the server is gone: this request was never acknowledged
+                if r.status_code == 200:
+                    with lock:
+                        acknowledged.extend(p["prediction_id"] for p in r.json()["predictions"])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < 300 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.send_signal(signal.SIGKILL)  # in the middle of the traffic
+    server.wait(timeout=10)
+    stop_clients.set()
+    for t in threads:
+        t.join(timeout=10)
+    assert len(acknowledged) >= 300
+    missing = set(acknowledged) - PredictionLog(project.store_dir / "predictions.db").known_ids(acknowledged)
+    assert not missing, f"{len(missing)} acknowledged predictions are not in the log"
