@@ -239,3 +239,28 @@ def test_sigkill_loses_no_acknowledged_prediction(project):
     assert len(acknowledged) >= 300
     missing = set(acknowledged) - PredictionLog(project.store_dir / "predictions.db").known_ids(acknowledged)
     assert not missing, f"{len(missing)} acknowledged predictions are not in the log"
+
+
+def test_a_champion_with_other_inputs_is_not_switched_to(tmp_path):
+    path = write_project(tmp_path / "proj", machine_table(), BINARY_SPEC + SERVE)
+    project = modelfab.load_spec(path)
+    modelfab.run(project, hooks=[])
+    with TestClient(create_app(project, "machines@champion", api_key="k")) as c:
+        path.write_text(path.read_text().replace("drop: [UDI]", "drop: [UDI, 'Speed [rpm]']")
+                        .replace('["Torque [Nm]", "Speed [rpm]"]', '["Torque [Nm]", "Tool wear [min]"]')
+                        .replace("min_delta: 0.0", "min_delta: -1.0"))
+        modelfab.run(modelfab.load_spec(path), hooks=[])  # version 2 no longer reads Speed
+        r = c.post("/admin/reload", headers={"X-API-Key": "k"})
+        assert r.status_code == 409 and "restart" in r.json()["detail"]
+        assert c.post("/predict", json=ROW).json()["version"] == 1  # still serving, still typed for v1
+
+
+def test_a_log_that_cannot_write_is_503_not_an_acknowledgement(client, monkeypatch):
+    from modelfab.serve.log import LogError
+
+    def broken(rows):
+        raise LogError("prediction log /x: could not write: disk full")
+
+    monkeypatch.setattr(client.app.state.log, "add_predictions", broken)
+    r = client.post("/predict", json=ROW)
+    assert r.status_code == 503 and "not acknowledged" in r.json()["detail"]

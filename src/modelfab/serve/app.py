@@ -34,8 +34,8 @@ from modelfab.errors import FabError
 from modelfab.monitor.run import latest_path, log_path
 from modelfab.registry import client as registry
 from modelfab.serve import schema as s
-from modelfab.serve.holder import ModelHolder, Served
-from modelfab.serve.log import PredictionLog
+from modelfab.serve.holder import InputsChanged, ModelHolder, Served
+from modelfab.serve.log import LogError, PredictionLog
 from modelfab.serve.middleware import BodyLimit, Metrics
 from modelfab.spec.load import Project
 
@@ -55,8 +55,9 @@ def create_app(project: Project, ref: str, api_key: str | None = None) -> FastAP
             try:
                 if holder.refresh():
                     metrics.model_version(holder.current)
-            except Exception:  # noqa: BLE001 - a registry hiccup must not stop serving the current model
+            except Exception as exc:  # noqa: BLE001 - a registry hiccup must not stop serving the current model
                 metrics.watch_errors.inc()
+                app.state.watch_error = str(exc)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # noqa: ANN202
@@ -81,11 +82,13 @@ def create_app(project: Project, ref: str, api_key: str | None = None) -> FastAP
         results = _predictions(served, scores)
         ms = (time.perf_counter() - started) * 1000 / len(records)
         now = time.time()
-        log.add_predictions([
-            (p.prediction_id, now, served.name, served.version, rec,
-             {"prediction": p.prediction, "probabilities": p.probabilities}, ms)
-            for p, rec in zip(results, records, strict=True)
-        ])
+        rows = [(p.prediction_id, now, served.name, served.version, rec,
+                 {"prediction": p.prediction, "probabilities": p.probabilities}, ms)
+                for p, rec in zip(results, records, strict=True)]
+        try:
+            log.add_predictions(rows)
+        except LogError as exc:  # not logged, so not acknowledged
+            raise HTTPException(503, f"{exc}; the predictions were not acknowledged, send them again") from None
         metrics.predictions.labels(served.name).inc(len(results))
         return results
 
@@ -206,8 +209,11 @@ def create_app(project: Project, ref: str, api_key: str | None = None) -> FastAP
 
     @app.post("/admin/reload", response_model=s.ModelState, dependencies=[Depends(admin)])
     def reload() -> s.ModelState:
-        if holder.refresh():
-            metrics.model_version(holder.current)
+        try:
+            if holder.refresh():
+                metrics.model_version(holder.current)
+        except InputsChanged as exc:
+            raise HTTPException(409, str(exc)) from None
         return state()
 
     @app.post("/admin/promote", response_model=s.ModelState, dependencies=[Depends(admin)])

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from modelfab.errors import FabError
 from modelfab.models.package import Predictor
 from modelfab.registry import client as registry
 from modelfab.serve.schema import record_model
@@ -45,12 +46,32 @@ class ModelHolder:
         return Served(info.name, info.version, predictor, record_model(predictor.meta))
 
     def refresh(self) -> bool:
-        """Follow the alias (a pinned version never moves); True if the model changed."""
+        """Follow the alias (a pinned version never moves); True if the model changed.
+
+        Raises:
+            InputsChanged: the new version takes other input columns; the requests this server
+                accepts were typed for the current ones, so it keeps serving the current model.
+        """
         if self.alias is None:
             return False
         with self._lock:
             info = registry.find(self.client, self.name, alias=self.alias)
             if info.version == self.current.version:
                 return False
-            self.current = self._load(info)
+            new = self._load(info)
+            if _signature(new) != _signature(self.current):
+                raise InputsChanged(
+                    f"{info.name} version {info.version} takes other inputs than version {self.current.version} "
+                    f"({', '.join(new.inputs)}); still serving version {self.current.version}: restart the server "
+                    "to serve the new one")
+            self.current = new
             return True
+
+
+class InputsChanged(FabError):
+    pass
+
+
+def _signature(served: Served) -> list:
+    columns = served.predictor.meta["schema"]["columns"]
+    return [(c, columns[c]["kind"]) for c in served.inputs]
