@@ -23,10 +23,15 @@ def source_digests(run) -> str:  # noqa: ANN001 - RunState; keeps this module im
     return ",".join(digests)
 
 
+def read_options(data: DataConfig) -> dict:
+    """How `data:` says its files are read (ingest, and retrain re-reading the source)."""
+    return dict(fmt=data.format, delimiter=data.delimiter, encoding=data.encoding, columns=data.columns)
+
+
 @stage("ingest", outputs={"raw": RawTable, "raw_test": RawTable}, sections=("data",), external=source_digests)
 def ingest(data: DataConfig, ctx) -> dict:  # noqa: ANN001
     path = ctx.project.path(data.source)
-    options = dict(fmt=data.format, delimiter=data.delimiter, encoding=data.encoding, columns=data.columns)
+    options = read_options(data)
     frame = read_table(path, **options)
     if data.remaining_life:
         frame = add_remaining_life(frame, data, path.name)

@@ -50,6 +50,8 @@ class Predictor:
         Pipeline's numbers on the package's reference rows; else None (the Pipeline is used)."""
         import warnings
 
+        import pyarrow.parquet as pq
+
         from modelfab.features.records import RecordTransform, Unsupported
 
         reference = self.folder / "reference.parquet"
@@ -59,7 +61,10 @@ class Predictor:
             fast = RecordTransform(self.transform)
         except Unsupported:
             return None
-        sample = pd.read_parquet(reference).head(64)[self.meta["inputs"]]
+        first = next(pq.ParquetFile(reference).iter_batches(batch_size=64, columns=self.meta["inputs"]), None)
+        if first is None:
+            return None
+        sample = first.to_pandas()[self.meta["inputs"]]
         expected = self.transform.transform(sample).astype(np.float32)
         got = fast.transform(sample.to_dict("records"))
         if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-6, atol=1e-9, equal_nan=True):

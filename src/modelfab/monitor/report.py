@@ -20,12 +20,13 @@ COLOURS = {"ok": "#2e7d32", "warn": "#ef6c00", "drift": "#c62828"}
 MAX_PANELS = 12
 
 
-def write_html(report: dict, reference: pd.DataFrame, current: pd.DataFrame, predictor, output: Path) -> list[str]:  # noqa: ANN001
+def write_html(report: dict, reference: pd.DataFrame, reference_scores: np.ndarray, current: pd.DataFrame,
+               predictor, output: Path) -> list[str]:  # noqa: ANN001
     plots = output / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     order = sorted(report["columns"], key=lambda c: (not report["columns"][c]["drifted"], c))[:MAX_PANELS]
     files = {"columns.png": _columns_figure(order, report, reference, current)}
-    files["predictions.png"] = _predictions_figure(report, reference, current, predictor)
+    files["predictions.png"] = _predictions_figure(report, reference_scores, current, predictor)
     for name, png in files.items():
         (plots / name).write_bytes(png)
     atomic_write_text(output / "report.html", _page(report, files))
@@ -75,7 +76,7 @@ def _columns_figure(order: list[str], report: dict, reference: pd.DataFrame, cur
     return _figure_bytes(fig)
 
 
-def _predictions_figure(report: dict, reference: pd.DataFrame, current: pd.DataFrame, predictor) -> bytes:  # noqa: ANN001
+def _predictions_figure(report: dict, scores: np.ndarray, current: pd.DataFrame, predictor) -> bytes:  # noqa: ANN001
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,7 +89,6 @@ def _predictions_figure(report: dict, reference: pd.DataFrame, current: pd.DataF
                                "current": pd.Series(p.get("current_shares", {}))}).fillna(0)
         shares.plot.bar(ax=ax, alpha=0.7)
     else:
-        scores = predictor.scores(reference[predictor.meta["inputs"]], source="monitoring reference")
         ref = scores[:, 1] if predictor.task == "binary" else scores
         column = f"proba_{predictor.classes[1]}" if predictor.task == "binary" else "prediction"
         cur = pd.to_numeric(current[column], errors="coerce").dropna().to_numpy(dtype=float)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from modelfab.artifacts.store import atomic_write_text
 from modelfab.artifacts.types import to_json
+from modelfab.data.ingest import read_options
 from modelfab.data.read import read_table
 from modelfab.errors import DataError, FabError
 from modelfab.models.package import Predictor
@@ -43,8 +44,7 @@ def retrain(project: Project, ref: str | None = None, hooks=None) -> dict:  # no
     fresh, held_out = rows.iloc[:cut], rows.iloc[cut:]
     if cfg.keep_reference:
         source = project.path(spec.data.source)
-        original = read_table(source, fmt=spec.data.format, delimiter=spec.data.delimiter,
-                              encoding=spec.data.encoding, columns=spec.data.columns)
+        original = read_table(source, **read_options(spec.data))
         fresh = pd.concat([original, fresh], ignore_index=True)
     folder = project.store_dir / "retrain" / time.strftime("%Y%m%d-%H%M%S")
     folder.mkdir(parents=True, exist_ok=True)

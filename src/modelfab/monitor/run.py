@@ -61,7 +61,9 @@ def monitor(project: Project, ref: str, output: Path, last: int | None = None, h
         column = meta["schema"]["columns"][name]
         test = numeric_drift if column["kind"] == "numeric" else categorical_drift
         columns[name] = test(reference[name], current[name], cfg) | {"quality": quality(current[name], column)}
-    predictions = prediction_drift(predictor, reference, current, cfg)
+    # Scored once: the prediction-drift test and the report's plot both read these.
+    reference_scores = predictor.scores(reference[meta["inputs"]], source="monitoring reference")
+    predictions = prediction_drift(predictor, reference_scores, current, cfg)
     performance = score_labels(predictor, current, info, project)
 
     drifted = [n for n, r in columns.items() if r["drifted"]]
@@ -96,7 +98,7 @@ def monitor(project: Project, ref: str, output: Path, last: int | None = None, h
     output.mkdir(parents=True, exist_ok=True)
     from modelfab.monitor.report import write_html
 
-    report["plots"] = write_html(report, reference, current, predictor, output)
+    report["plots"] = write_html(report, reference, reference_scores, current, predictor, output)
     atomic_write_text(output / "report.json", to_json(report))
     atomic_write_text(latest_path(project, info.name), to_json(
         {"model": info.name, "version": info.version, "status": status, "time": time.time(), "report": str(output)}))
@@ -168,8 +170,8 @@ def _json_key(name: str) -> str:
     return f'"{name}"'
 
 
-def prediction_drift(predictor: Predictor, reference: pd.DataFrame, current: pd.DataFrame, cfg) -> dict:  # noqa: ANN001
-    scores = predictor.scores(reference[predictor.meta["inputs"]], source="monitoring reference")
+def prediction_drift(predictor: Predictor, scores: np.ndarray, current: pd.DataFrame, cfg) -> dict:  # noqa: ANN001
+    """The model's scores on the reference rows against the logged predictions."""
     classes = [str(c) for c in predictor.classes]
     if predictor.task == "regression":
         return numeric_drift(pd.Series(scores), current["prediction"], cfg) | {"of": "predicted value"}
@@ -215,11 +217,7 @@ def track(project: Project, report: dict, output: Path) -> None:
     from mlflow.entities import Metric, RunTag
 
     c = registry.client(project.tracking_uri)
-    name = project.spec.tracking.experiment or project.spec.name
-    experiment = c.get_experiment_by_name(name)
-    experiment_id = experiment.experiment_id if experiment else c.create_experiment(
-        name, artifact_location=(project.store_dir / "mlartifacts").as_uri())
-    mlrun = c.create_run(experiment_id, run_name=f"monitor-{report['model']}-v{report['version']}",
+    mlrun = c.create_run(registry.experiment_id(c, project), run_name=f"monitor-{report['model']}-v{report['version']}",
                          tags={"modelfab.kind": "monitor", "modelfab.status": report["status"],
                                "modelfab.model": report["model"], "modelfab.version": str(report["version"])})
     now = int(time.time() * 1000)

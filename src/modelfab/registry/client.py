@@ -63,20 +63,22 @@ def _info(c: Any, mv: Any) -> VersionInfo:
     )
 
 
-def open_run(c: Any, project: Any, run: Any) -> str:
-    """The MLflow run of this pipeline run, created on first use in the project's experiment
-    (artifacts under the store, not the working directory)."""
-    if run.tracking_run_id:
-        return run.tracking_run_id
+def experiment_id(c: Any, project: Any) -> str:
+    """The project's MLflow experiment, created on first use with its artifacts under the store
+    (not the working directory)."""
     name = project.spec.tracking.experiment or project.spec.name
     experiment = c.get_experiment_by_name(name)
-    if experiment is None:
-        location = (project.store_dir / "mlartifacts").as_uri()
-        experiment_id = c.create_experiment(name, artifact_location=location)
-    else:
-        experiment_id = experiment.experiment_id
+    if experiment is not None:
+        return experiment.experiment_id
+    return c.create_experiment(name, artifact_location=(project.store_dir / "mlartifacts").as_uri())
+
+
+def open_run(c: Any, project: Any, run: Any) -> str:
+    """The MLflow run of this pipeline run, created on first use in the project's experiment."""
+    if run.tracking_run_id:
+        return run.tracking_run_id
     tags = {"modelfab.run_id": run.run_id, "modelfab.spec": str(project.spec_path)}
-    mlrun = c.create_run(experiment_id, run_name=f"{project.spec.name}-{run.run_id}", tags=tags)
+    mlrun = c.create_run(experiment_id(c, project), run_name=f"{project.spec.name}-{run.run_id}", tags=tags)
     run.tracking_run_id = mlrun.info.run_id
     run.extras["artifact_uri"] = mlrun.info.artifact_uri
     return run.tracking_run_id

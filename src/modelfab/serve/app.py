@@ -20,7 +20,6 @@ import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,9 +54,8 @@ def create_app(project: Project, ref: str, api_key: str | None = None) -> FastAP
             try:
                 if holder.refresh():
                     metrics.model_version(holder.current)
-            except Exception as exc:  # noqa: BLE001 - a registry hiccup must not stop serving the current model
+            except Exception:  # noqa: BLE001 - a registry hiccup must not stop serving the current model
                 metrics.watch_errors.inc()
-                app.state.watch_error = str(exc)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # noqa: ANN202
@@ -253,7 +251,7 @@ def read_api_key(project: Project) -> str | None:
         path = project.path(cfg.api_key_file)
         if not path.is_file():
             raise FabError(f"serve.api_key_file: {path} does not exist")
-        return Path(path).read_text().strip() or None
+        return path.read_text().strip() or None
     return None
 
 

@@ -105,7 +105,7 @@ class PredictionLog:
         self._jobs.put(job)
         job.done.wait()
         if job.error is not None:
-            raise LogError(f"prediction log {self.path}: could not write: {job.error}") from job.error
+            raise LogError(f"prediction log {self.where}: could not write: {job.error}") from job.error
 
     def _write_loop(self) -> None:
         conn = self._connect()
