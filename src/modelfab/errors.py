@@ -57,3 +57,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return " Did you mean 'x'?" for the closest choice, or an empty string."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class CheckpointError(FabError):
+    """A training checkpoint cannot be used: damaged, or written for another spec."""
+
+    exit_code = 4

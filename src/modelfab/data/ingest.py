@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from modelfab.artifacts import RawTable
+from modelfab.data.images import check_images, folder_digest, read_image_folder, resolve_paths
 from modelfab.data.read import read_table, read_values
 from modelfab.errors import DataError
 from modelfab.pipeline import stage
@@ -19,7 +20,10 @@ def source_digests(run) -> str:  # noqa: ANN001 - RunState; keeps this module im
     digests = []
     for rel in paths:
         path = run.project.path(rel)
-        digests.append(run.store.file_digest(path) if path.is_file() else f"missing:{path}")
+        if path.is_dir():
+            digests.append(f"folder:{folder_digest(path)}")
+        else:
+            digests.append(run.store.file_digest(path) if path.is_file() else f"missing:{path}")
     return ",".join(digests)
 
 
@@ -32,18 +36,33 @@ def read_options(data: DataConfig) -> dict:
 def ingest(data: DataConfig, ctx) -> dict:  # noqa: ANN001
     path = ctx.project.path(data.source)
     options = read_options(data)
-    frame = read_table(path, **options)
+    frame, bad = read_source(path, data, options, "data.source")
     if data.remaining_life:
         frame = add_remaining_life(frame, data, path.name)
     test = pd.DataFrame(columns=frame.columns)
     if data.test:
         test_path = ctx.project.path(data.test.source)
-        test = read_table(test_path, key="data.test.source", **options)
+        test, bad_test = read_source(test_path, data, options, "data.test.source")
+        bad += bad_test
         if data.test.labels:
             labels = read_values(ctx.project.path(data.test.labels))
             test = add_labels_at_end(test, labels, data, test_path.name)
     info = {"source": path.name, "rows": len(frame), "columns": len(frame.columns), "test_rows": len(test)}
+    if bad:
+        info["skipped_images"] = bad
     return {"raw": RawTable(frame, info), "raw_test": RawTable(test, {"source": data.test.source if data.test else None})}
+
+
+def read_source(path, data: DataConfig, options: dict, key: str) -> tuple[pd.DataFrame, list[dict]]:  # noqa: ANN001
+    """A table, a class-per-folder image tree, or an image manifest; images are checked here."""
+    if path.is_dir():
+        frame = read_image_folder(path, data, key)
+    else:
+        frame = read_table(path, key=key, **options)
+        if not data.images:
+            return frame, []
+        frame = resolve_paths(frame, data.image_column, path.parent, path.name)
+    return check_images(frame, data, str(path))
 
 
 def add_remaining_life(frame: pd.DataFrame, data: DataConfig, name: str) -> pd.DataFrame:

@@ -48,8 +48,11 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
     columns, warnings = {}, []
     excluded = {data.target, *data.drop, *([data.entity] if data.entity else [])}
     features = []
+    modal = _modal_columns(spec)
     for name in frame.columns:
         info = describe_column(frame[name], cfg.max_categories)
+        if name in modal:
+            info["kind"] = modal[name]  # free text and image paths: many distinct values, yet features
         columns[name] = info
         if name in excluded:
             continue
@@ -79,6 +82,8 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         "features": features,
         "numeric": [f for f in features if columns[f]["kind"] == "numeric"],
         "categorical": [f for f in features if columns[f]["kind"] == "categorical"],
+        "text": [f for f in features if columns[f]["kind"] == "text"],
+        "image": [f for f in features if columns[f]["kind"] == "image"],
         "entity": data.entity,
         "time": data.time,
         "columns": columns,
@@ -86,8 +91,17 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
     }
 
 
+def _modal_columns(spec: FabSpec) -> dict[str, str]:
+    f = spec.features
+    return ({f.text.column: "text"} if f.text else {}) | ({spec.data.image_column: "image"} if f.image else {})
+
+
 def check_named_columns(frame: pd.DataFrame, spec: FabSpec, source: str) -> list[str]:
     named: list[tuple[str, str]] = [("data.target", spec.data.target)]
+    f = spec.features
+    named += [("features.text.column", f.text.column)] if f.text else []
+    named += [("data.images.column", spec.data.image_column)] if f.image else []
+    named += [("features.sequence.columns", c) for c in f.sequence.columns] if f.sequence else []
     named += [("data.drop", c) for c in spec.data.drop]
     named += [(f"data.{k}", getattr(spec.data, k)) for k in ("entity", "time") if getattr(spec.data, k)]
     named += [("features.power_columns", c) for c in spec.features.power_columns]

@@ -11,6 +11,7 @@ from modelfab.artifacts import Splits
 from modelfab.evaluate import metrics
 from modelfab.features.build import build_transform
 from modelfab.features.featurize import encode_target
+from modelfab.features.layout import layout_of
 from modelfab.models import make_model
 from modelfab.spec.schema import FabSpec
 
@@ -46,7 +47,9 @@ def cross_validate(spec: FabSpec, report: dict, splits: Splits, folds: int, prog
         X_fit = transform.fit_transform(rows.iloc[fit_idx], y[fit_idx]).astype(np.float32)
         X_valid = transform.transform(rows.iloc[valid_idx]).astype(np.float32)
         X_held = transform.transform(rows.iloc[held_idx]).astype(np.float32)
-        model = make_model(spec.train, task, len(report["classes"])).fit(X_fit, y[fit_idx], X_valid, y[valid_idx])
+        layout = layout_of([str(n) for n in transform.get_feature_names_out()], spec)
+        model = make_model(spec.train, task, len(report["classes"]), layout=layout)
+        model.fit(X_fit, y[fit_idx], X_valid, y[valid_idx])
         per_fold.append(metrics.compute(task, y[held_idx], model.predict_scores(X_held)))
         progress(i + 1, folds, "cross-validation folds")
     names = per_fold[0].keys()

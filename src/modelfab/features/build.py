@@ -27,7 +27,9 @@ from sklearn.preprocessing import (
 
 from modelfab.data.repair import Cleaner
 from modelfab.features.encode import SignedLog, TopKByModel
-from modelfab.features.rows import RowFeatures, combination_name
+from modelfab.features.images import image_transformer
+from modelfab.features.rows import RowFeatures, combination_name, lag_name
+from modelfab.features.text import text_transformer
 from modelfab.spec.schema import FabSpec
 
 SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
@@ -47,11 +49,14 @@ def build_transform(spec: FabSpec, report: dict) -> Pipeline:
         windows=f.windows.model_dump() if f.windows else None,
         denoise=c.denoise.model_dump() if c.denoise else None,
         entity=d.entity, time=d.time,
+        sequence=f.sequence.model_dump() if f.sequence else None,
     )
     derived = [combination_name(comb.op, comb.columns, comb.name) for comb in f.combine]
     if f.windows:
         stats = f.windows.stats
         derived += [f"{col} {s}{f.windows.size}" for col in f.windows.columns for s in stats]
+    if f.sequence:
+        derived += [lag_name(col, k) for col in f.sequence.columns for k in range(f.sequence.steps - 1, 0, -1)]
     # The Cleaner has filled every gap of the original numeric columns; only derived ones (a
     # ratio over zero, a window's first rows) can still be missing, so only they are imputed.
     blocks = []
@@ -64,6 +69,11 @@ def build_transform(spec: FabSpec, report: dict) -> Pipeline:
             blocks.append((f"{name} power", _numeric_steps(f.scale, f.power, impute), powered))
     if categorical:
         blocks.append(("categorical", _encoder(f.encode, report["task"], spec.train.seed), categorical))
+    # Text and images are one column each; their transformers read it as a 1-column frame.
+    if f.text:
+        blocks.append(("text", text_transformer(f.text), [f.text.column]))
+    if f.image:
+        blocks.append(("image", image_transformer(f.image), [d.image_column]))
     columns = ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False, sparse_threshold=0)
     return Pipeline([("clean", cleaner), ("rows", rows), ("columns", columns), ("select", _selector(spec, report))])
 

@@ -30,6 +30,7 @@ def encode_target(y: pd.Series, report: dict) -> np.ndarray:
        sections=("features", "clean", "data"))
 def featurize(splits: Splits, report: DataReport, ctx) -> dict:  # noqa: ANN001
     from modelfab.features.build import build_transform
+    from modelfab.features.layout import layout_of
     from modelfab.features.persist import save_transform
 
     rep = report.data
@@ -51,10 +52,12 @@ def featurize(splits: Splits, report: DataReport, ctx) -> dict:  # noqa: ANN001
     save_transform(transform, folder / "transform.skops")
     write_json(folder / "transform.json", {"inputs": _inputs(rep), "features": names})
     return {
-        "features": FeatureSet(**parts, info={"features": names, "rows": {p: len(v) for p, v in parts.items()}}),
+        "features": FeatureSet(**parts, info={"features": names, "rows": {p: len(v) for p, v in parts.items()},
+                                              "layout": layout_of(transform, ctx.project.spec)}),
         "transform": FeatureTransform(folder),
     }
 
 
 def _inputs(rep: dict) -> list[str]:
+    # Entity and time order the rows of windows and sequences, so prediction needs them too.
     return list(dict.fromkeys([*rep["features"], *[c for c in (rep.get("entity"), rep.get("time")) if c]]))

@@ -34,8 +34,9 @@ class RowFeatures(BaseEstimator, TransformerMixin):
     ```
     """
 
-    def __init__(self, keep=(), combine=(), windows=None, denoise=None, entity=None, time=None):
+    def __init__(self, keep=(), combine=(), windows=None, denoise=None, entity=None, time=None, sequence=None):
         self.keep = keep
+        self.sequence = sequence
         self.combine = combine
         self.windows = windows
         self.denoise = denoise
@@ -60,6 +61,8 @@ class RowFeatures(BaseEstimator, TransformerMixin):
             extra[combination_name(c["op"], c["columns"], c.get("name"))] = combined.where(np.isfinite(combined))
         if self.windows:
             extra.update(self._windows(ordered).items())
+        if self.sequence:
+            extra.update(self._lags(ordered))
         # The output holds the kept columns themselves, not copies (a frame of a large table is
         # not doubled). Nothing writes into it: the column transformer after it only reads.
         columns = {col: ordered[col] for col in self.keep} | extra
@@ -70,7 +73,7 @@ class RowFeatures(BaseEstimator, TransformerMixin):
         return self.feature_names_out_
 
     def _in_time_order(self, X: pd.DataFrame) -> pd.DataFrame:
-        if not (self.windows or self.denoise):
+        if not (self.windows or self.denoise or self.sequence):
             return X
         keys = [k for k in (self.entity, self.time) if k]
         if not keys:
@@ -111,6 +114,37 @@ class RowFeatures(BaseEstimator, TransformerMixin):
                             values = values.reset_index(level=0, drop=True)
                         out[f"{col} {stat}{size}"] = values.loc[X.index].to_numpy()
         return pd.DataFrame(out, index=X.index)
+
+
+    def _lags(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """`<col>[t-k]` for k = steps-1 .. 1: the entity's k-th earlier reading; an entity's first
+        rows repeat its first reading (or stop, with short: error)."""
+        q = self.sequence
+        steps = q["steps"]
+        group = X[self.entity].to_numpy() if self.entity else np.zeros(len(X))
+        starts = np.r_[True, group[1:] != group[:-1]]
+        pos = np.arange(len(X)) - np.maximum.accumulate(np.where(starts, np.arange(len(X)), 0))
+        if q.get("short") == "error":
+            lengths = pd.Series(pos + 1).groupby(group).max()
+            short = lengths[lengths < steps]
+            if len(short):
+                from modelfab.errors import DataError
+
+                raise DataError(
+                    f"features.sequence: {len(short)} entities have fewer than {steps} readings (e.g. "
+                    f"{self.entity or 'the table'} {short.index[0]!r}: {int(short.iloc[0])}); lower steps or use short: pad"
+                )
+        out = {}
+        rows = np.arange(len(X))
+        for col in q["columns"]:
+            x = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=float)
+            for k in range(steps - 1, 0, -1):
+                out[lag_name(col, k)] = x[rows - np.minimum(k, pos)]
+        return out
+
+
+def lag_name(column: str, k: int) -> str:
+    return f"{column}[t-{k}]" if k else column
 
 
 def _window_sum(x: np.ndarray, pos: np.ndarray, size: int) -> np.ndarray:

@@ -29,6 +29,15 @@ class TrackingHook(Hook):
         self.client = client(run.project.tracking_uri)
         open_run(self.client, run.project, run)
 
+    def stage_metrics(self, run, stage, metrics: dict, step: int) -> None:  # noqa: ANN001
+        """Per-epoch metrics of a net, one batch per epoch, named `<stage>.<metric>` with the epoch as step."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = [Metric(f"{stage.name}.{k}", float(v), now, step) for k, v in metrics.items()
+                 if isinstance(v, int | float) and k != "epoch"]
+        self.client.log_batch(run.tracking_run_id, metrics=batch)
+
     def after_pipeline(self, run) -> None:  # noqa: ANN001
         from mlflow.entities import Metric, Param, RunTag
 

@@ -1,5 +1,7 @@
 """Model families behind one contract, chosen by the `type:` key of `train:`."""
 
+from __future__ import annotations
+
 from modelfab.models.base import ModelFamily, NotFittedError
 from modelfab.models.ensemble import EnsembleModel
 from modelfab.models.forest import ExtraTreesModel, RandomForestModel
@@ -9,13 +11,28 @@ from modelfab.models.linear import LinearModel
 FAMILIES: dict[str, type[ModelFamily]] = {
     f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel)
 }
+NET_TYPES = ("mlp", "cnn", "lstm", "gru", "transformer", "efficientnet_lite0", "minilm")
 
 
-def make_model(config, task: str, n_classes: int = 0) -> ModelFamily:  # noqa: ANN001
-    return FAMILIES[config.type](config, task, n_classes)
+def family(name: str) -> type[ModelFamily]:
+    """The family class; PyTorch families are imported only when asked for (torch is heavy)."""
+    if name in NET_TYPES and name not in FAMILIES:
+        from modelfab.models.net_family import NET_FAMILIES
+
+        FAMILIES.update({f.type: f for f in NET_FAMILIES})
+    return FAMILIES[name]
+
+
+def make_model(config, task: str, n_classes: int = 0, layout: dict | None = None,  # noqa: ANN001
+               context=None) -> ModelFamily:  # noqa: ANN001
+    """A family instance. `layout` says how the feature columns form images, sequences or tokens
+    (nets read it); `context` lends a net its checkpoint file and per-epoch metric logging."""
+    model = family(config.type)(config, task, n_classes)
+    model.layout, model.context = layout, context
+    return model
 
 
 __all__ = [
-    "FAMILIES", "EnsembleModel", "ExtraTreesModel", "LightGBMModel", "LinearModel", "ModelFamily", "NotFittedError",
-    "RandomForestModel", "make_model",
+    "FAMILIES", "NET_TYPES", "EnsembleModel", "ExtraTreesModel", "LightGBMModel", "LinearModel", "ModelFamily",
+    "NotFittedError", "RandomForestModel", "family", "make_model",
 ]

@@ -34,6 +34,8 @@ class ModelFamily(ABC):
     type: ClassVar[str]
     tasks: ClassVar[frozenset[str]] = frozenset({"binary", "multiclass", "regression"})
     capabilities: ClassVar[frozenset[str]] = frozenset({"proba"})
+    layout: dict | None = None  # how feature columns form images, sequences or tokens (nets read it)
+    context: Any = None  # checkpointing and per-epoch logging lent by the train stage (nets use it)
 
     def __init__(self, config: Any, task: str, n_classes: int = 0) -> None:
         self.config = config

@@ -18,7 +18,8 @@ from modelfab.artifacts import read_json
 from modelfab.data.validate import check_against_schema
 from modelfab.errors import DataError
 from modelfab.features.persist import load_transform
-from modelfab.models import FAMILIES, ModelFamily
+from modelfab.models import ModelFamily
+from modelfab.models import family as model_family
 
 PACKAGE_FILE = "package.json"
 
@@ -41,7 +42,7 @@ class Predictor:
         from modelfab.spec.schema import TrainConfig
 
         config = TypeAdapter(TrainConfig).validate_python(self.meta["config"])
-        family = FAMILIES[self.meta["family"]]
+        family = model_family(self.meta["family"])
         return family.load(self.folder / "model", config, self.meta["task"], len(self.meta["classes"]))
 
     @cached_property

@@ -65,6 +65,7 @@ class StageContext:
     run: RunState
     stage: Stage
     hooks: HookSet
+    key: str = ""  # the stage's cache key: what a checkpoint of this computation is for
     folders: list[Path] = field(default_factory=list)
 
     @property
@@ -80,6 +81,10 @@ class StageContext:
 
     def progress(self, done: float, total: float | None = None, note: str = "") -> None:
         self.hooks.stage_progress(self.run, self.stage, done, total, note)
+
+    def log_metrics(self, metrics: dict, step: int) -> None:
+        """Metrics while the stage runs (a net's epochs), e.g. to MLflow with their step."""
+        self.hooks.stage_metrics(self.run, self.stage, metrics, step)
 
 
 class LocalRunner:
@@ -141,7 +146,7 @@ class LocalRunner:
     def _compute(self, run: RunState, stage: Stage, inputs: dict[str, Ref], key: str) -> dict[str, Ref]:
         kwargs: dict[str, Any] = {name: run.get(ref) for name, ref in inputs.items()}
         kwargs.update({s: run.project.spec.section(s) for s in stage.sections if s in stage.params})
-        ctx = StageContext(run, stage, self.hooks)
+        ctx = StageContext(run, stage, self.hooks, key=key)
         if stage.wants_ctx:
             kwargs["ctx"] = ctx
         try:

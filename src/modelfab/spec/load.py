@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from modelfab.errors import SpecError, did_you_mean
 from modelfab.spec.checks import run_checks
 from modelfab.spec.migrations import migrate
+from modelfab.spec.nets import NET_TYPES
 from modelfab.spec.schema import FabSpec
 
 SPEC_FILE = "fab.yaml"
@@ -82,7 +83,8 @@ def json_schema() -> str:
 
 # --- error messages ----------------------------------------------------------------------------
 
-_TAGS = {"lightgbm", "linear"}  # discriminator values pydantic puts into error locations
+# discriminator values pydantic puts into error locations
+_TAGS = {"lightgbm", "linear", "extra_trees", "random_forest", "ensemble", *NET_TYPES}
 
 
 def _describe(err: dict[str, Any], lines: dict[tuple, int]) -> str:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from modelfab.spec.base import ModelConfig, Section
+from modelfab.spec.nets import (
+    CNNConfig,
+    EfficientNetConfig,
+    MiniLMConfig,
+    MLPConfig,
+    RNNConfig,
+    TransformerConfig,
+)
 
 CURRENT_VERSION = 1
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -39,6 +45,24 @@ class TestData(Section):
     )
     rows: Literal["all", "last"] = Field(
         "all", description="Score every row, or only the last row of each entity."
+    )
+
+
+class ImagesConfig(Section):
+    """Image files as data: `data.source` is a folder with one subfolder per class, or a CSV/Parquet
+    manifest with a path column (relative paths are relative to the manifest).
+
+    ```yaml
+    data:
+      source: images/          # images/<class>/*.png
+      target: label
+      images: {bad_files: skip}
+    ```
+    """
+
+    column: str = Field("image", description="The column of image paths (a folder source names it so).")
+    bad_files: Literal["error", "skip"] = Field(
+        "error", description="A missing, corrupt or unreadable image: stop with its name, or skip and count it."
     )
 
 
@@ -70,6 +94,11 @@ class DataConfig(Section):
         None, description="Derive the target as remaining life per entity (needs entity and time)."
     )
     test: TestData | None = Field(None, description="A separate test table instead of a split-off test set.")
+    images: ImagesConfig | None = Field(None, description="Image files: a class-per-folder tree or a manifest.")
+
+    @property
+    def image_column(self) -> str:
+        return self.images.column if self.images else "image"
 
 
 # --- validate, clean, split ------------------------------------------------------------------
@@ -144,6 +173,65 @@ class WindowConfig(Section):
     )
 
 
+class SequenceConfig(Section):
+    """Sensor windows for sequence nets (LSTM, GRU, Transformer): each row gets the last `steps`
+    readings of its entity, oldest first, as columns `<col>[t-k]`.
+
+    ```yaml
+    features:
+      sequence: {columns: [s2, s3, s4], steps: 30}
+    ```
+    """
+
+    columns: list[str] = Field(min_length=1, description="Sensor columns forming the sequence's channels.")
+    steps: int = Field(30, ge=2, le=2_000, description="Readings per window.")
+    short: Literal["pad", "error"] = Field(
+        "pad", description="An entity with fewer readings than steps: repeat its first reading (pad) or stop (error)."
+    )
+
+
+class TextConfig(Section):
+    """A free-text column.
+
+    ```yaml
+    features:
+      text: {column: OriginalShorttext, method: tokens, max_length: 24}
+    ```
+    """
+
+    column: str = Field(description="The text column.")
+    method: Literal["tokens", "minilm_tokens", "minilm_embedding", "tfidf"] = Field(
+        "tokens",
+        description="tokens: word ids from a vocabulary built on the training rows (LSTM, GRU, Transformer); "
+        "minilm_tokens: MiniLM's word pieces (type: minilm fine-tunes on them); minilm_embedding: the frozen "
+        "MiniLM sentence embedding (any family); tfidf: word and bigram TF-IDF (linear, lightgbm, mlp).",
+    )
+    max_length: int = Field(32, ge=2, le=512, description="Tokens per text (longer texts are cut).")
+    vocab_size: int = Field(20_000, ge=10, description="tokens/tfidf: words kept, most frequent first.")
+    min_count: int = Field(1, ge=1, description="tokens/tfidf: a word seen fewer times is unknown.")
+
+
+class ImageConfig(Section):
+    """An image column (a path per row; an image folder gives one).
+
+    ```yaml
+    features:
+      image: {size: 224, backbone: efficientnet-lite0}
+    ```
+    """
+
+    size: int = Field(224, ge=8, le=1024, description="Images are resized to size x size.")
+    channels: Literal[1, 3] = Field(3, description="1 (grayscale) or 3 (RGB); images are converted.")
+    backbone: Literal["none", "efficientnet-lite0"] = Field(
+        "none", description="none: pixels for a CNN; efficientnet-lite0: frozen pretrained features, a cached artifact."
+    )
+    tune_blocks: int = Field(
+        0, ge=0, le=8, description="efficientnet-lite0: the last blocks left trainable (0 caches pooled features "
+        "and trains only the head; n caches the activations before the last n blocks)."
+    )
+    batch_size: int = Field(32, ge=1, le=4096, description="Images decoded and embedded at a time.")
+
+
 class SelectConfig(Section):
     method: Literal["none", "variance", "mutual_info", "model"] = Field("none", description="Feature selection.")
     k: int = Field(20, ge=1, description="Features kept by mutual_info and model.")
@@ -167,19 +255,13 @@ class FeaturesConfig(Section):
     encode: Literal["onehot", "ordinal", "target"] = Field("onehot", description="Categorical encoding.")
     combine: list[Combination] = Field(default_factory=list, description="New columns from pairs of columns.")
     windows: WindowConfig | None = Field(None, description="Rolling-window features per entity.")
+    sequence: SequenceConfig | None = Field(None, description="Sensor windows for sequence nets.")
+    text: TextConfig | None = Field(None, description="A free-text column and how to represent it.")
+    image: ImageConfig | None = Field(None, description="An image column and how to represent it.")
     select: SelectConfig = Field(default_factory=SelectConfig, description="Feature selection.")
 
 
 # --- train -------------------------------------------------------------------------------------
-
-
-class ModelConfig(Section):
-    seed: int = Field(0, description="Random seed of the model.")
-    decision_threshold: Literal["f1", "default"] | float = Field(
-        "f1",
-        description="Binary tasks: pick the threshold maximising F1 on the validation split, "
-        "use 0.5 (default), or give one.",
-    )
 
 
 class LightGBMConfig(ModelConfig):
@@ -292,7 +374,8 @@ class EnsembleConfig(ModelConfig):
 
 
 TrainConfig = Annotated[
-    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig,
+    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig
+    | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig,
     Field(discriminator="type"),
 ]
 

@@ -26,8 +26,10 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     rep, config = report.data, ctx.project.spec.train
     X, y = _xy(features.train)
     X_valid, y_valid = _xy(features.valid)
-    model = make_model(config, rep["task"], len(rep["classes"]))
+    model = make_model(config, rep["task"], len(rep["classes"]), layout=features.info.get("layout"),
+                       context=net_context(ctx, config))
     model.fit(X, y, X_valid, y_valid, progress=ctx.progress)
+    checkpoint = getattr(model.context, "checkpoint", None)
     threshold = choose_threshold(config.decision_threshold, rep["task"], y_valid, getattr(model, "valid_scores_", None))
 
     folder = ctx.folder()
@@ -47,10 +49,29 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
         "threshold": threshold,
         "inputs": inputs,
         "features": features.info["features"],
+        "layout": features.info.get("layout"),
         "schema": {k: rep[k] for k in ("features", "entity", "time", "target")}
         | {"columns": {c: rep["columns"][c] for c in inputs}},
     })
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)  # the package holds the result; the checkpoint is spent
     return ModelPackage(folder)
+
+
+def net_context(ctx, config):  # noqa: ANN001, ANN201
+    """Nets checkpoint to a file named by this stage's cache key (so a resumed run finds the
+    checkpoint of exactly this spec and data) and log every epoch."""
+    from modelfab.models import NET_TYPES
+
+    if config.type not in NET_TYPES:
+        return None
+    from modelfab.models.net_family import TrainContext
+
+    folder = ctx.project.path(config.checkpoint_dir) if config.checkpoint_dir else ctx.project.store_dir / "checkpoints"
+    # A fixed name in a chosen folder: a checkpoint left by another spec is refused, not silently ignored.
+    name = "last.safetensors" if config.checkpoint_dir else f"{ctx.key}.safetensors"
+    return TrainContext(checkpoint=folder / name if config.checkpoint_every else None,
+                        fingerprint=ctx.key, log_metrics=ctx.log_metrics)
 
 
 def write_reference(train_rows, columns: list[str], path) -> None:  # noqa: ANN001
