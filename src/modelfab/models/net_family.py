@@ -121,19 +121,19 @@ class NetFamily(ModelFamily):
         return torch.from_numpy(((y - scale[0]) / scale[1]).astype(np.float32)), scale
 
     @staticmethod
-    def _fit_scaling(net: nn.Module, X: torch.Tensor, layout: dict) -> None:
+    def _fit_scaling(net: Net, X: torch.Tensor, layout: dict) -> None:
         """Learn the first Standardize module's statistics from (a sample of) the training rows."""
         norm = next((m for m in net.modules() if isinstance(m, Standardize)), None)
         if norm is None:
             return
         sample = X[torch.randperm(len(X), generator=torch.Generator().manual_seed(0))[:FIT_SAMPLE]]
-        if layout["kind"] == "flat":
+        if net.kind == "flat":  # the net's own reading of the layout (an embedding head reads columns)
             norm.fit(sample)
             return
-        part = sample[:, layout["index"]].reshape(len(sample), *layout["shape"])
-        if layout["kind"] == "image":
+        part = sample[:, net.index].reshape(len(sample), *net.shape)
+        if net.kind == "image":
             norm.fit(part, dims=(0, 2, 3))
-        elif layout["kind"] == "sequence":
+        elif net.kind == "sequence":
             norm.fit(part, dims=(0, 1))
         else:
             norm.fit(part.reshape(len(part), -1))
