@@ -14,11 +14,19 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "fab.yaml").is_file() and not p.name.startswith("."))
+# Variants beside an example's fab.yaml (fab.lstm.yaml, ...) are named <example>-<variant>.
+VARIANTS = sorted(f"{p.parent.name}/{p.name}" for name in NAMES for p in (EXAMPLES / name).glob("fab.*.yaml"))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_spec_is_valid(name):
     assert modelfab.load_spec(EXAMPLES / name).spec.name == name
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_example_variant_is_valid(variant):
+    folder, file = variant.split("/")
+    assert modelfab.load_spec(EXAMPLES / variant).spec.name == f"{folder}-{file.split('.')[1]}"
 
 
 def copy(name: str, tmp_path: Path) -> Path:

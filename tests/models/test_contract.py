@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from modelfab.errors import FabError
-from modelfab.models import FAMILIES, NotFittedError, family, make_model
+from modelfab.models import NotFittedError, family, make_model
 from modelfab.spec.nets import CNNConfig, EfficientNetConfig, MiniLMConfig, MLPConfig, RNNConfig, TransformerConfig
 from modelfab.spec.schema import (
     EnsembleConfig,

@@ -58,7 +58,8 @@ def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> 
         ctx.progress(0, cfg.cv_folds, "cross-validation folds")
         result["cross_validation"] = cross_validate(spec, rep, splits, cfg.cv_folds, ctx.progress)
     importance = None
-    if cfg.importance_repeats and not (spec.data.test and spec.data.test.rows == "last"):
+    # Shuffling an image column would re-run the image pipeline (a backbone) once per repeat.
+    if cfg.importance_repeats and not (spec.data.test and spec.data.test.rows == "last") and not rep.get("image"):
         from modelfab.features.importance import permutation_importance
 
         test = splits.test

@@ -23,8 +23,11 @@ def make_optimizer(params, c: OptimizerConfig) -> torch.optim.Optimizer:  # noqa
 
 
 def make_schedule(optimizer: torch.optim.Optimizer, c: ScheduleConfig, lr: float, steps_per_epoch: int,
-                  epochs: int) -> torch.optim.lr_scheduler.LRScheduler:
-    """A scheduler stepped once per batch (so warm-up is smooth even over one epoch)."""
+                  epochs: int) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """A scheduler stepped once per batch (so warm-up is smooth even over one epoch); None for a
+    constant rate (no work per step)."""
+    if c.name == "none" and not c.warmup_epochs:
+        return None
     total = max(1, steps_per_epoch * epochs)
     if c.name == "onecycle":
         cycles = "momentum" in optimizer.defaults or "betas" in optimizer.defaults  # Adagrad has neither

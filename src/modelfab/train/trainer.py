@@ -105,7 +105,8 @@ class Trainer:
             state = load_checkpoint(self.checkpoint, self.fingerprint)
             net.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
-            schedule.load_state_dict(state["schedule"])
+            if schedule:
+                schedule.load_state_dict(state["schedule"])
             if scaler and state.get("scaler"):
                 scaler.load_state_dict(state["scaler"])
             torch.set_rng_state(state["rng"])
@@ -144,7 +145,8 @@ class Trainer:
                     scaler.update()
                 else:
                     optimizer.step()
-                schedule.step()
+                if schedule:
+                    schedule.step()
                 loss_sum += loss.detach() * len(index)
                 now = time.perf_counter()
                 if self.progress and now - last_report > PROGRESS_EVERY_S:
@@ -172,7 +174,8 @@ class Trainer:
             if self.checkpoint and c.checkpoint_every and ((epoch + 1) % c.checkpoint_every == 0 or stop):
                 save_checkpoint(self.checkpoint, {
                     "epoch": epoch + 1, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(), "scaler": scaler.state_dict() if scaler else None,
+                    "schedule": schedule.state_dict() if schedule else None,
+                    "scaler": scaler.state_dict() if scaler else None,
                     "rng": torch.get_rng_state(), "history": result.history, "best_score": best_score,
                     "bad_epochs": bad_epochs, "best_weights": best_weights, "best_epoch": result.best_epoch,
                 }, self.fingerprint)
