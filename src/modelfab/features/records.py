@@ -39,8 +39,10 @@ class RecordTransform:
         if set(steps) != {"clean", "rows", "columns", "select"}:
             raise Unsupported(f"steps {sorted(steps)}")
         self.clean, self.rows, self.columns, self.select = (steps[k] for k in ("clean", "rows", "columns", "select"))
-        if self.rows.windows or self.rows.denoise:
-            raise Unsupported("windows and denoising read an entity's earlier rows")
+        if self.rows.windows or self.rows.denoise or getattr(self.rows, "sequence", None):
+            raise Unsupported("windows, sequences and denoising read an entity's earlier rows")
+        if any(name in ("text", "image") for name, _, _ in self.columns.transformers):
+            raise Unsupported("text and image columns are read by their own transformers")
         if self.columns.remainder != "drop":
             raise Unsupported("a column transformer that keeps its remainder")
         self.blocks = [(_without_names(t), list(cols)) for _, t, cols in self.columns.transformers_

@@ -44,10 +44,15 @@ class RowFeatures(BaseEstimator, TransformerMixin):
         self.time = time
 
     def fit(self, X: pd.DataFrame, y=None) -> RowFeatures:  # noqa: ANN001
-        self.feature_names_out_ = np.asarray(self.transform(X.head(3)).columns, dtype=object)
+        self._check_lengths(self._in_time_order(X))
+        self.feature_names_out_ = np.asarray(self._features(X.head(3)).columns, dtype=object)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        self._check_lengths(self._in_time_order(X))
+        return self._features(X)
+
+    def _features(self, X: pd.DataFrame) -> pd.DataFrame:
         ordered = self._in_time_order(X)
         if self.denoise:
             d = self.denoise
@@ -121,19 +126,7 @@ class RowFeatures(BaseEstimator, TransformerMixin):
         rows repeat its first reading (or stop, with short: error)."""
         q = self.sequence
         steps = q["steps"]
-        group = X[self.entity].to_numpy() if self.entity else np.zeros(len(X))
-        starts = np.r_[True, group[1:] != group[:-1]]
-        pos = np.arange(len(X)) - np.maximum.accumulate(np.where(starts, np.arange(len(X)), 0))
-        if q.get("short") == "error":
-            lengths = pd.Series(pos + 1).groupby(group).max()
-            short = lengths[lengths < steps]
-            if len(short):
-                from modelfab.errors import DataError
-
-                raise DataError(
-                    f"features.sequence: {len(short)} entities have fewer than {steps} readings (e.g. "
-                    f"{self.entity or 'the table'} {short.index[0]!r}: {int(short.iloc[0])}); lower steps or use short: pad"
-                )
+        pos = _positions(X, self.entity)
         out = {}
         rows = np.arange(len(X))
         for col in q["columns"]:
@@ -141,6 +134,31 @@ class RowFeatures(BaseEstimator, TransformerMixin):
             for k in range(steps - 1, 0, -1):
                 out[lag_name(col, k)] = x[rows - np.minimum(k, pos)]
         return out
+
+
+    def _check_lengths(self, X: pd.DataFrame) -> None:
+        """With `short: error`, an entity with fewer readings than the window stops the run."""
+        q = self.sequence
+        if not q or q.get("short") != "error":
+            return
+        group = X[self.entity].to_numpy() if self.entity else np.zeros(len(X))
+        lengths = pd.Series(_positions(X, self.entity) + 1).groupby(group).max()
+        short = lengths[lengths < q["steps"]]
+        if len(short):
+            from modelfab.errors import DataError
+
+            example = short.index[0].item() if hasattr(short.index[0], "item") else short.index[0]
+            raise DataError(
+                f"features.sequence: {len(short)} entities have fewer than {q['steps']} readings (e.g. "
+                f"{self.entity or 'the table'} {example!r}: {int(short.iloc[0])}); lower steps or use short: pad"
+            )
+
+
+def _positions(X: pd.DataFrame, entity: str | None) -> np.ndarray:
+    """Each row's index within its entity's run of rows (the rows are in entity, time order)."""
+    group = X[entity].to_numpy() if entity else np.zeros(len(X))
+    starts = np.r_[True, group[1:] != group[:-1]]
+    return np.arange(len(X)) - np.maximum.accumulate(np.where(starts, np.arange(len(X)), 0))
 
 
 def lag_name(column: str, k: int) -> str:

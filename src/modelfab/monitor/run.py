@@ -59,6 +59,8 @@ def monitor(project: Project, ref: str, output: Path, last: int | None = None, h
     columns = {}
     for name in meta["inputs"]:
         column = meta["schema"]["columns"][name]
+        if column["kind"] not in ("numeric", "categorical"):
+            continue  # free text and image paths: their drift shows in the predictions' drift
         test = numeric_drift if column["kind"] == "numeric" else categorical_drift
         columns[name] = test(reference[name], current[name], cfg) | {"quality": quality(current[name], column)}
     # Scored once: the prediction-drift test and the report's plot both read these.
