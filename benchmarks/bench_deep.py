@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 RUNS = [  # (example, spec file, metric)
     ("steel-defects", "fab.yaml", "accuracy"),
+    ("steel-defects", "fab.frozen.yaml", "accuracy"),
     ("digits", "fab.yaml", "accuracy"),
     ("work-orders", "fab.tfidf.yaml", "f1_macro"),
     ("work-orders", "fab.lstm.yaml", "f1_macro"),

@@ -75,3 +75,64 @@ def test_closed_loop_runs_and_recovers():
     assert results["status_before"] == "drift"
     assert results["retrain"]["registered"] and results["served_versions_after"] == [results["retrain"]["version"]]
     assert results["f1_served_after"] >= results["f1_version1_on_second"]
+
+
+def small_run(name: str, tmp_path: Path, spec: str, prepare: list[str], changes: dict[str, str]):
+    """Run a small version of a deep-learning example: fewer rows (its prepare.py) and epochs."""
+    import subprocess
+    import sys
+
+    folder = copy(name, tmp_path)
+    try:
+        subprocess.run([sys.executable, str(folder / "prepare.py"), *prepare], check=True, capture_output=True)
+        text = (folder / spec).read_text()
+        for old, new in changes.items():
+            assert old in text, old
+            text = text.replace(old, new)
+        (folder / spec).write_text(text)
+        run = modelfab.run(modelfab.load_spec(folder / spec), hooks=[])
+        return run.load("blessing").data["candidate"]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
+def test_digits_small(tmp_path):
+    result = small_run("digits", tmp_path, "fab.yaml", ["--limit", "600"], {"epochs: 8": "epochs: 4"})
+    assert result["accuracy"] > 0.6
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
+@pytest.mark.parametrize("spec", ["fab.yaml", "fab.frozen.yaml"])
+def test_steel_defects_small(tmp_path, spec):
+    epochs = "epochs: 25" if spec == "fab.yaml" else "epochs: 60"
+    result = small_run("steel-defects", tmp_path, spec, ["--per-class", "15"], {epochs: "epochs: 8"})
+    assert result["accuracy"] > 0.6
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
+@pytest.mark.parametrize("spec, changes", [
+    ("fab.tfidf.yaml", {}),
+    ("fab.lstm.yaml", {"epochs: 40": "epochs: 6"}),
+    ("fab.yaml", {"epochs: 4": "epochs: 1"}),
+])
+def test_work_orders_small(tmp_path, spec, changes):
+    result = small_run("work-orders", tmp_path, spec, ["--limit", "800"], changes)
+    assert result["f1_macro"] > 0.2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
+@pytest.mark.parametrize("spec", ["fab.lstm.yaml", "fab.transformer.yaml"])
+def test_turbofan_sequence_small(tmp_path, spec):
+    folder = copy("turbofan-rul", tmp_path)
+    try:
+        text = (folder / spec).read_text().replace("epochs: 40", "epochs: 2")
+        (folder / spec).write_text(text)
+        run = modelfab.run(modelfab.load_spec(folder / spec), hooks=[])
+        assert run.load("blessing").data["candidate"]["rmse"] < 45
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -73,8 +73,31 @@ class NetFamily(ModelFamily):
         self.layout_, self.n_features_, self.n_out_ = layout, X.shape[1], n_out
         self.history_, self.best_epoch_ = result.history, result.best_epoch
         if Xv is not None:
-            self.valid_scores_ = self.predict_scores(X_valid)
+            self.valid_scores_ = self.predict_scores(X_valid)  # out of sample: before any refit
+            if c.refit_full and result.best_epoch:
+                self._refit(layout, n_out, torch.cat([Xt, Xv]), torch.cat([yt, yv]), weights, progress, ctx)
         return self
+
+    def _refit(self, layout: dict, n_out: int, X: torch.Tensor, y: torch.Tensor, weights: Any,
+               progress: Progress | None, ctx: TrainContext) -> None:
+        """A fresh net on all rows for the epoch count early stopping found."""
+        from modelfab.train.trainer import Trainer, seed_everything
+
+        c = self.config
+        config = c.model_copy(update={"epochs": self.best_epoch_,
+                                      "early_stopping": c.early_stopping.model_copy(update={"patience": None})})
+        seed_everything(c.seed)
+        net = self.build(layout, X.shape[1], n_out)
+        self._fit_scaling(net, X, layout)
+        checkpoint = ctx.checkpoint.with_name(f"{ctx.checkpoint.stem}.refit.safetensors") if ctx.checkpoint else None
+        log = ctx.log_metrics and (lambda m, step: ctx.log_metrics({f"refit_{k}": v for k, v in m.items()}, step))
+        result = Trainer(config, self.task, progress=progress, log_metrics=log, checkpoint=checkpoint,
+                         fingerprint=f"{ctx.fingerprint}:refit", target_scale=self.target_scale_,
+                         class_weights=weights).fit(net, X, y)
+        if checkpoint:
+            checkpoint.unlink(missing_ok=True)
+        self.net_ = net.cpu().eval()
+        self.history_ = self.history_ + [{"refit": True, **r} for r in result.history]
 
     def predict_scores(self, X: Any) -> np.ndarray:
         from modelfab.train.trainer import predict

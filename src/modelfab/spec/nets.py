@@ -86,6 +86,10 @@ class NetBase(ModelConfig):
         None, description="Where checkpoints go; <store>/checkpoints/<train stage key> when omitted."
     )
     augment: AugmentConfig | None = Field(None, description="Augmentation of image inputs while training.")
+    refit_full: bool = Field(
+        False, description="After early stopping, train afresh on training + validation rows for the best "
+        "epoch count (more data for small sets, such as 100 engines; costs a second training)."
+    )
 
 
 class MLPConfig(NetBase):
