@@ -130,7 +130,7 @@ def test_work_orders_small(tmp_path, spec, changes):
 def test_turbofan_sequence_small(tmp_path, spec):
     folder = copy("turbofan-rul", tmp_path)
     try:
-        text = (folder / spec).read_text().replace("epochs: 40", "epochs: 2")
+        text = (folder / spec).read_text().replace("epochs: 80", "epochs: 2")
         (folder / spec).write_text(text)
         run = modelfab.run(modelfab.load_spec(folder / spec), hooks=[])
         assert run.load("blessing").data["candidate"]["rmse"] < 45
