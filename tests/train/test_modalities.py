@@ -264,3 +264,52 @@ def test_checkpoint_left_by_another_spec_is_refused(tmp_path):
         modelfab.run(modelfab.load_spec(spec), hooks=[])
     result = CliRunner().invoke(app, ["run", str(tmp_path)])
     assert result.exit_code != 0 and "another spec" in result.output and "Traceback" not in result.output
+
+
+def test_jsonl_text_file_trains_and_bad_lines_are_named(tmp_path):
+    import json
+
+    frame = text_table()
+    with open(tmp_path / "orders.jsonl", "w") as f:
+        for row in frame.itertuples():
+            f.write(json.dumps({"text": row.text, "system": row.system}) + "\n")
+    spec = text_spec(tmp_path, "tfidf", "{type: linear}")
+    spec.write_text(spec.read_text().replace("orders.csv", "orders.jsonl"))
+    run = modelfab.run(modelfab.load_spec(spec), hooks=[])
+    assert run.load("blessing").data["candidate"]["accuracy"] > 0.8
+    with open(tmp_path / "orders.jsonl", "a") as f:
+        f.write('{"text": "hose split", "system": \n')
+    with pytest.raises(DataError, match=r"orders\.jsonl line 161: not valid JSON"):
+        modelfab.run(modelfab.load_spec(spec), hooks=[])
+
+
+def test_augmentation_changes_training_batches_only():
+    import torch
+
+    from modelfab.models.augment import augmentation
+    from modelfab.spec.nets import AugmentConfig
+
+    aug = augmentation(AugmentConfig(flip=True, vertical_flip=True, rotation=20, crop=0.8, brightness=0.2, contrast=0.2))
+    x = torch.rand(8, 1, 16, 16)
+    torch.manual_seed(0)
+    out = aug(x)
+    assert out.shape == x.shape and not torch.allclose(out, x)
+    assert augmentation(None) is None and augmentation(AugmentConfig()) is None
+
+
+def test_a_served_text_model_answers_and_names_a_wrong_field(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from modelfab.serve.app import create_app
+
+    text_table().to_csv(tmp_path / "orders.csv", index=False)
+    spec = text_spec(tmp_path, "tokens", f"{{type: gru, hidden: 16, layers: 1, embedding_dim: 8, {TEXT_NET}}}")
+    spec.write_text(spec.read_text() + "gate: {rules: [{metric: accuracy, min: 0.0}]}\nserve: {watch_seconds: 0}\n")
+    project = modelfab.load_spec(spec)
+    modelfab.run(project, hooks=[])
+    with TestClient(create_app(project, "orders@champion")) as client:
+        r = client.post("/predict", json={"text": "bucket tooth missing"})
+        assert r.status_code == 200, r.text
+        assert r.json()["prediction"] in ("bucket", "hydraulic")
+        bad = client.post("/predict", json={"text": 42})
+        assert bad.status_code == 422 and "text" in bad.text

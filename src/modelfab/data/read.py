@@ -16,6 +16,7 @@ from modelfab.errors import DataError
 
 SAMPLE_BYTES = 64 * 1024
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 
 
 def read_table(
@@ -39,6 +40,8 @@ def read_table(
         raise DataError(f"{path}: the file is empty; expected a header row and data rows")
     if fmt == "parquet" or (fmt == "auto" and path.suffix.lower() in PARQUET_SUFFIXES):
         return _read_parquet(path)
+    if fmt == "jsonl" or (fmt == "auto" and path.suffix.lower() in JSONL_SUFFIXES):
+        return _read_jsonl(path, encoding)
     return _read_text(path, delimiter, encoding, columns)
 
 
@@ -50,6 +53,32 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="line")
+    return _check_not_empty(frame, path)
+
+
+def _read_jsonl(path: Path, encoding: str) -> pd.DataFrame:
+    """One JSON object per line (texts with their labels, as annotation tools export them)."""
+    import json
+
+    with open(path, "rb") as f:
+        raw = f.read()
+    encoding = _detect_encoding(raw[:SAMPLE_BYTES]) if encoding == "auto" else encoding
+    records, lines = [], []
+    for number, line in enumerate(raw.decode(encoding, errors="replace").lstrip("\ufeff").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path} line {number}: not valid JSON ({exc.msg}, column {exc.colno}); "
+                            "expected one JSON object per line") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{path} line {number}: got a JSON {type(record).__name__}; expected an object "
+                            "such as {\"text\": \"...\", \"label\": \"...\"}")
+        records.append(record)
+        lines.append(number)
+    frame = pd.DataFrame.from_records(records)
+    frame.index = pd.Index(lines, name="line")
     return _check_not_empty(frame, path)
 
 

@@ -77,9 +77,11 @@ class DataConfig(Section):
     ```
     """
 
-    source: str = Field(description="CSV, TSV, TXT or Parquet file, relative to fab.yaml.")
+    source: str = Field(description="CSV, TSV, TXT, JSONL or Parquet file, or a folder of images, relative to fab.yaml.")
     target: str = Field(description="The column to predict.")
-    format: Literal["auto", "csv", "parquet"] = Field("auto", description="File format; auto uses the suffix.")
+    format: Literal["auto", "csv", "parquet", "jsonl"] = Field(
+        "auto", description="File format; auto uses the suffix (.parquet/.pq, .jsonl/.ndjson, else text)."
+    )
     delimiter: str | None = Field(
         None, description="Field delimiter; detected when omitted. Use 'whitespace' for space-aligned files."
     )
