@@ -30,6 +30,7 @@ def encode_target(y: pd.Series, report: dict) -> np.ndarray:
        sections=("features", "clean", "data"))
 def featurize(splits: Splits, report: DataReport, ctx) -> dict:  # noqa: ANN001
     from modelfab.features.build import build_transform
+    from modelfab.features.images import reporting
     from modelfab.features.layout import layout_of
     from modelfab.features.persist import save_transform
 
@@ -37,12 +38,14 @@ def featurize(splits: Splits, report: DataReport, ctx) -> dict:  # noqa: ANN001
     transform = build_transform(ctx.project.spec, rep)
     y_train = encode_target(splits.train[rep["target"]], rep)
     # fit_transform: the training matrix comes out of fitting, not from a second full pass.
-    train_matrix = transform.fit_transform(splits.train, y_train)
+    with reporting(ctx.progress):
+        train_matrix = transform.fit_transform(splits.train, y_train)
     names = [str(n) for n in transform.get_feature_names_out()]
     parts = {}
     for part in Splits.PARTS:
         frame = getattr(splits, part)
-        matrix = train_matrix if part == "train" else transform.transform(frame)
+        with reporting(ctx.progress):
+            matrix = train_matrix if part == "train" else transform.transform(frame)
         matrix = matrix.astype(np.float32, copy=False)
         out = pd.DataFrame(matrix, columns=names, index=frame.index)
         if rep["target"] in frame.columns:

@@ -4,6 +4,9 @@ EfficientNet-Lite0 (the featurize stage's output is then the cached embedding ar
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,19 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from modelfab.errors import DataError
+
+# The backbone's pass over thousands of images is the longest step of featurize; the stage lends
+# its progress bar here for the duration (a context variable, not an attribute saved with the model).
+_progress: ContextVar[Callable | None] = ContextVar("image_progress", default=None)
+
+
+@contextmanager
+def reporting(progress: Callable | None) -> Iterator[None]:
+    token = _progress.set(progress)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 def _paths(X) -> list[str]:  # noqa: ANN001
@@ -97,6 +113,9 @@ class ImageEmbedding(BaseEstimator, TransformerMixin):
                 batch = np.stack([load_image(p, self.size, 3) for p in paths[i:i + self.batch_size]])
                 x = (torch.from_numpy(batch) * 255.0 - 127.0) / 128.0  # EfficientNet-Lite's input scaling
                 out[i:i + len(batch)] = front(x).numpy()
+                report = _progress.get()
+                if report:
+                    report(i + len(batch), len(paths), "images through EfficientNet-Lite0")
         return out
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:  # noqa: ANN001
