@@ -313,3 +313,28 @@ def test_a_served_text_model_answers_and_names_a_wrong_field(tmp_path):
         assert r.json()["prediction"] in ("bucket", "hydraulic")
         bad = client.post("/predict", json={"text": 42})
         assert bad.status_code == 422 and "text" in bad.text
+
+
+def test_an_mlp_package_predicts_the_same_everywhere(tmp_path):
+    """Net packages are registered MLflow models like the others: the pyfunc model, the Pipeline
+    and the server's record path give the same scores."""
+    import mlflow
+
+    from modelfab.registry import client as registry
+    from tests.conftest import BINARY_SPEC, machine_table, write_project
+
+    spec = BINARY_SPEC.replace("train: {type: lightgbm, n_estimators: 60, learning_rate: 0.1, num_leaves: 8, "
+                               "early_stopping_rounds: 20}", f"train: {{type: mlp, hidden: [16], {FAST}}}")
+    path = write_project(tmp_path / "proj", machine_table(), spec)
+    project = modelfab.load_spec(path)
+    modelfab.run(project, hooks=[])
+    inputs = machine_table().drop(columns=["Machine failure"]).head(40)
+    info = registry.resolve(registry.client(project.tracking_uri), "machines@champion")
+    predictor = Predictor(info.package)
+    direct = predictor.predict_frame(inputs)
+    mlflow.set_tracking_uri(project.tracking_uri)
+    pyfunc = mlflow.pyfunc.load_model("models:/machines@champion").predict(inputs)
+    np.testing.assert_allclose(np.asarray(pyfunc["proba_1"]), direct["proba_1"].to_numpy(), rtol=1e-6)
+    assert predictor.record_transform is not None  # a table net keeps the fast record path
+    records = inputs.drop(columns=["UDI"]).to_dict("records")
+    np.testing.assert_allclose(predictor.scores_of_records(records)[:, 1], direct["proba_1"].to_numpy(), rtol=1e-5)
