@@ -29,6 +29,7 @@ RUNS = [  # (example, spec file, metric)
     ("work-orders", "fab.yaml", "f1_macro"),
     ("turbofan-rul", "fab.lstm.yaml", "rmse"),
     ("turbofan-rul", "fab.transformer.yaml", "rmse"),
+    ("turbofan-rul", "fab.cnn.yaml", "rmse"),
 ]
 CHILD = r'''
 import json, resource, sys, time

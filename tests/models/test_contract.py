@@ -30,6 +30,7 @@ NET = dict(optimizer={"name": "adam", "lr": 0.01}, batch_size=32, dropout=0.0)
 NET_CASES = {
     "mlp": (MLPConfig(epochs=40, hidden=[32], **NET), "flat"),
     "cnn": (CNNConfig(epochs=30, channels=[8], convs_per_block=1, hidden=16, **NET), "image"),
+    "cnn_sequence": (CNNConfig(epochs=30, channels=[8], convs_per_block=1, kernel=3, hidden=16, **NET), "sequence"),
     "lstm": (RNNConfig(type="lstm", epochs=40, hidden=16, layers=1, **NET), "sequence"),
     "gru": (RNNConfig(type="gru", epochs=40, hidden=16, layers=1, embedding_dim=8, **NET), "tokens"),
     "transformer": (TransformerConfig(epochs=40, d_model=16, heads=2, layers=1, ff=32, **NET), "sequence"),

@@ -19,7 +19,16 @@ from torch import nn
 from modelfab.artifacts import read_json, write_json
 from modelfab.errors import FabError
 from modelfab.models.base import ModelFamily, Progress, as_matrix, balanced_weights
-from modelfab.models.nets import ConvBlocks, DropConnectLinear, Encoder, Net, Recurrent, Standardize, mlp
+from modelfab.models.nets import (
+    ConvBlocks,
+    DropConnectLinear,
+    Encoder,
+    Net,
+    Recurrent,
+    Standardize,
+    TemporalConv,
+    mlp,
+)
 
 FIT_SAMPLE = 20_000  # rows used to learn input scaling
 
@@ -175,7 +184,7 @@ def _unshare(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def _hint(layouts: frozenset[str]) -> str:
     return {
-        frozenset({"image"}): "set features.image (with backbone: none)",
+        frozenset({"image", "sequence"}): "set features.image (with backbone: none) or features.sequence",
         frozenset({"sequence", "tokens"}): "set features.sequence (sensor windows) or features.text",
         frozenset({"embedding"}): "set features.image.backbone: efficientnet-lite0",
         frozenset({"tokens"}): "set features.text with method: minilm_tokens",
@@ -204,17 +213,23 @@ class MLPModel(NetFamily):
 
 
 class CNNModel(NetFamily):
+    """2-D convolutions over images, or 1-D convolutions along time over sensor windows."""
+
     type = "cnn"
-    layouts = frozenset({"image"})
+    layouts = frozenset({"image", "sequence"})
 
     def build(self, layout: dict, n_features: int, n_out: int) -> nn.Module:
         from modelfab.models.augment import augmentation
 
         c = self.config
-        conv = ConvBlocks(tuple(layout["shape"]), c.channels, c.convs_per_block, c.kernel, c.batch_norm)
+        if layout["kind"] == "sequence":
+            conv: nn.Module = TemporalConv(tuple(layout["shape"]), c.channels, c.convs_per_block, c.kernel, c.batch_norm)
+        else:
+            conv = ConvBlocks(tuple(layout["shape"]), c.channels, c.convs_per_block, c.kernel, c.batch_norm)
         width = conv.width + _static_width(layout)
         head = mlp(width, [c.hidden] if c.hidden else [], n_out, dropout=c.dropout, drop_connect=c.drop_connect)
-        return Net(layout, conv, head, self.task == "regression", augment=augmentation(c.augment))
+        augment = augmentation(c.augment) if layout["kind"] == "image" else None
+        return Net(layout, conv, head, self.task == "regression", augment=augment)
 
 
 class RNNModel(NetFamily):

@@ -115,6 +115,29 @@ class ConvBlocks(nn.Module):
         return self.body(self.norm(x))
 
 
+class TemporalConv(nn.Module):
+    """1-D convolutions along time over (n, steps, channels) sensor windows, no pooling (as Li et
+    al. 2018's deep CNN for remaining useful life): each block is `convs` same-length convolutions."""
+
+    def __init__(self, shape: tuple[int, int], channels: list[int], convs: int, kernel: int, batch_norm: bool) -> None:
+        super().__init__()
+        steps, c_in = shape
+        self.norm = Standardize(c_in)
+        layers: list[nn.Module] = []
+        for c_out in channels:
+            for _ in range(convs):
+                layers.append(nn.Conv1d(c_in, c_out, kernel, padding="same", bias=not batch_norm))
+                if batch_norm:
+                    layers.append(nn.BatchNorm1d(c_out))
+                layers.append(nn.ReLU())
+                c_in = c_out
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.width = c_in * steps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(self.norm(x).transpose(1, 2))
+
+
 class Recurrent(nn.Module):
     """LSTM or GRU over (n, steps, channels) floats or (n, length) token ids."""
 

@@ -107,6 +107,7 @@ class MLPConfig(NetBase):
 
 class CNNConfig(NetBase):
     """A VGG-style convolutional net: blocks of 3x3 convolutions, each block ending in a 2x2 pool.
+    Over sensor windows (features.sequence) the convolutions run along time, without pooling.
 
     ```yaml
     train: {type: cnn, channels: [32, 64], convs_per_block: 2, hidden: 128}
@@ -115,7 +116,7 @@ class CNNConfig(NetBase):
     type: Literal["cnn"] = "cnn"
     channels: list[int] = Field(default_factory=lambda: [32, 64], min_length=1, description="Channels per block.")
     convs_per_block: int = Field(2, ge=1, le=8, description="Convolutions per block.")
-    kernel: int = Field(3, ge=1, le=11, description="Convolution kernel size.")
+    kernel: int = Field(3, ge=1, le=31, description="Convolution kernel size (along time for sensor windows).")
     hidden: int = Field(128, ge=0, description="Units of the dense layer before the output; 0 for none.")
     batch_norm: bool = Field(True, description="Batch normalisation after each convolution.")
 
