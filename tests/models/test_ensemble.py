@@ -30,3 +30,22 @@ def test_two_different_families_beat_either_alone_out_of_fold():
     blend = float(np.mean((model.valid_scores_ - y[500:]) ** 2))
     assert len(model.members_) == 2  # both earn a weight
     assert blend < min(losses.values())
+
+
+def test_an_mlp_member_is_cross_validated_refitted_and_reloaded(tmp_path):
+    from modelfab.models.ensemble import EnsembleModel
+    from modelfab.spec.nets import MLPConfig
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)  # an interaction a linear model cannot draw
+    mlp = MLPConfig(hidden=[32], epochs=60, batch_size=32, dropout=0.0, optimizer={"name": "adam", "lr": 0.01},
+                    early_stopping={"patience": 5})
+    config = EnsembleConfig(members=[LinearConfig(), mlp], folds=3, rounds=10)
+    model = make_model(config, "binary", 2).fit(X[:240], y[:240], X[240:], y[240:])
+    assert model.oof_loss_["1:mlp"] < model.oof_loss_["0:linear"]
+    refitted = [m for _, m in model.members_ if m.config.type == "mlp"][0]
+    assert refitted.config.early_stopping.patience is None  # epochs carried over from the folds
+    model.save(tmp_path)
+    loaded = EnsembleModel.load(tmp_path, config, "binary", 2)
+    np.testing.assert_allclose(loaded.predict_scores(X[240:]), model.predict_scores(X[240:]), rtol=1e-6)

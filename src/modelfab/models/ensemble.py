@@ -28,7 +28,7 @@ class EnsembleModel(ModelFamily):
 
     def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
             progress: Progress | None = None) -> EnsembleModel:
-        from modelfab.models import FAMILIES
+        from modelfab.models import family as family_of
 
         X, y = as_matrix(X), np.asarray(y)
         n_train = len(X)
@@ -38,7 +38,7 @@ class EnsembleModel(ModelFamily):
         total, done = len(members) * (len(folds) + 1), 0
         out_of_fold, refit_configs = [], []
         for member in members:
-            family = FAMILIES[member.type]
+            family = family_of(member.type)
             scores, fitted = None, []
             for train_at, held_at in folds:
                 model = family(family.fold_config(member), self.task, self.n_classes)
@@ -58,7 +58,7 @@ class EnsembleModel(ModelFamily):
         self.members_ = []
         for config, weight in zip(refit_configs, self.weights_, strict=True):
             if weight > 0:
-                model = FAMILIES[config.type](config, self.task, self.n_classes).fit(X, y)
+                model = family_of(config.type)(config, self.task, self.n_classes).fit(X, y)
                 self.members_.append((weight, model))
             done += len(folds)  # a member left out costs nothing more; keep the bar honest
             if progress:
@@ -95,7 +95,7 @@ class EnsembleModel(ModelFamily):
     def load(cls, folder: Path, config: Any, task: str, n_classes: int) -> EnsembleModel:
         from pydantic import TypeAdapter
 
-        from modelfab.models import FAMILIES
+        from modelfab.models import family
         from modelfab.spec.schema import MemberConfig
 
         state = read_json(folder / FILE)
@@ -104,7 +104,7 @@ class EnsembleModel(ModelFamily):
         model.members_ = []
         for entry in state["members"]:
             member = TypeAdapter(MemberConfig).validate_python(entry["config"])
-            loaded = FAMILIES[member.type].load(folder / entry["folder"], member, task, n_classes)
+            loaded = family(member.type).load(folder / entry["folder"], member, task, n_classes)
             model.members_.append((float(entry["weight"]), loaded))
         return model
 

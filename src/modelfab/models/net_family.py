@@ -50,6 +50,15 @@ class NetFamily(ModelFamily):
 
     # --- contract ---------------------------------------------------------------------------------
 
+    @classmethod
+    def all_rows_config(cls, config: Any, fold_models: list) -> Any:
+        """Folds stopped early on their held-out rows; all rows train for about as many epochs."""
+        if not config.early_stopping.patience or not fold_models:
+            return config
+        epochs = np.mean([m.best_epoch_ for m in fold_models]) * (1 + 1 / len(fold_models))
+        return config.model_copy(update={"epochs": max(1, int(round(epochs))),
+                                         "early_stopping": config.early_stopping.model_copy(update={"patience": None})})
+
     def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
             progress: Progress | None = None) -> NetFamily:
         from modelfab.train.trainer import Trainer, seed_everything

@@ -348,7 +348,7 @@ class RandomForestConfig(ForestConfig):
 
 
 MemberConfig = Annotated[
-    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig, Field(discriminator="type")
+    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | MLPConfig, Field(discriminator="type")
 ]
 
 
