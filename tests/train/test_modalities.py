@@ -338,3 +338,23 @@ def test_an_mlp_package_predicts_the_same_everywhere(tmp_path):
     assert predictor.record_transform is not None  # a table net keeps the fast record path
     records = inputs.drop(columns=["UDI"]).to_dict("records")
     np.testing.assert_allclose(predictor.scores_of_records(records)[:, 1], direct["proba_1"].to_numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("features, train, message", [
+    ("{text: {column: t, method: tokens}}", "{type: lightgbm}", r"'tokens' gives word ids.*'lightgbm'"),
+    ("{text: {column: t, method: tfidf}}", "{type: minilm}", r"minilm_tokens"),
+    ("{image: {size: 32}}", "{type: lstm}", r"'lstm' reads sensor windows"),
+    ("{}", "{type: cnn}", r"'cnn' reads images"),
+    ("{image: {size: 32, backbone: efficientnet-lite0, tune_blocks: 2}}", "{type: mlp}", r"tune_blocks.*efficientnet_lite0"),
+    ("{}", "{type: efficientnet_lite0}", r"features.image.backbone: efficientnet-lite0"),
+])
+def test_a_family_that_cannot_read_the_inputs_is_refused_before_any_work(tmp_path, features, train, message):
+    spec = write_spec(tmp_path, f"""\
+        version: 1
+        name: x
+        data: {{source: data.csv, target: y}}
+        features: {features}
+        train: {train}
+        """)
+    with pytest.raises(SpecError, match=message):
+        modelfab.load_spec(spec)

@@ -67,7 +67,37 @@ def check_gate(spec: FabSpec) -> list[str]:
     return problems
 
 
-CHECKS = [check_columns, check_sequences, check_task, check_gate]
+def check_inputs(spec: FabSpec) -> list[str]:
+    """Each input representation needs a family that can read it, and each pretrained family its
+    input; said here, before any data is read or any backbone runs."""
+    f, kind = spec.features, spec.train.type
+    problems = []
+    token_readers = {"lstm", "gru", "transformer", "minilm"}
+    if f.text and f.text.method == "tokens" and kind not in token_readers - {"minilm"}:
+        problems.append(f"features.text.method: 'tokens' gives word ids, which train.type {kind!r} would read as "
+                        "numbers; use lstm, gru or transformer, or method tfidf / minilm_embedding")
+    if f.text and f.text.method == "minilm_tokens" and kind != "minilm":
+        problems.append(f"features.text.method: 'minilm_tokens' is for train.type minilm, not {kind!r}; "
+                        "use minilm_embedding for other families")
+    if kind == "minilm" and not (f.text and f.text.method == "minilm_tokens"):
+        problems.append("train.type: 'minilm' fine-tunes on MiniLM's word pieces; set features.text with "
+                        "method: minilm_tokens")
+    if f.image and f.image.tune_blocks and kind != "efficientnet_lite0":
+        problems.append(f"features.image.tune_blocks: the last blocks are trained by train.type efficientnet_lite0, "
+                        f"not {kind!r}; set tune_blocks: 0 to give other families the pooled features")
+    if kind == "efficientnet_lite0" and not (f.image and f.image.backbone == "efficientnet-lite0"):
+        problems.append("train.type: 'efficientnet_lite0' trains on the backbone's features; set "
+                        "features.image.backbone: efficientnet-lite0")
+    if kind == "cnn" and not (f.sequence or (f.image and f.image.backbone == "none")):
+        problems.append("train.type: 'cnn' reads images (features.image with backbone: none) or sensor windows "
+                        "(features.sequence)")
+    if kind in ("lstm", "gru", "transformer") and not (f.sequence or (f.text and f.text.method == "tokens")):
+        problems.append(f"train.type: {kind!r} reads sensor windows (features.sequence) or word ids "
+                        "(features.text with method: tokens)")
+    return problems
+
+
+CHECKS = [check_columns, check_sequences, check_task, check_gate, check_inputs]
 
 
 def run_checks(spec: FabSpec) -> list[str]:
