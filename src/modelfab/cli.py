@@ -123,8 +123,8 @@ def print_summary(s: dict) -> None:
 @app.command()
 @guarded
 def init(
-    data: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
-    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
+    data: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet file, or a folder of class subfolders of images.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict (for an image folder: its name).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the spec.")] = Path("fab.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
 ) -> None:

@@ -358,3 +358,15 @@ def test_a_family_that_cannot_read_the_inputs_is_refused_before_any_work(tmp_pat
         """)
     with pytest.raises(SpecError, match=message):
         modelfab.load_spec(spec)
+
+
+def test_init_on_an_image_folder_writes_a_spec_that_loads(tmp_path):
+    image_tree(tmp_path / "images", n=3)
+    result = CliRunner().invoke(app, ["init", str(tmp_path / "images"), "--target", "defect",
+                                      "-o", str(tmp_path / "fab.yaml")])
+    assert result.exit_code == 0, result.output
+    spec = modelfab.load_spec(tmp_path / "fab.yaml").spec
+    assert spec.train.type == "efficientnet_lite0" and spec.task == "binary" and spec.data.target == "defect"
+    (tmp_path / "empty").mkdir()
+    bad = CliRunner().invoke(app, ["init", str(tmp_path / "empty"), "--target", "x", "-o", str(tmp_path / "f2.yaml")])
+    assert bad.exit_code != 0 and "one subfolder of images per class" in bad.output
