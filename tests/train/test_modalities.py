@@ -370,3 +370,26 @@ def test_init_on_an_image_folder_writes_a_spec_that_loads(tmp_path):
     (tmp_path / "empty").mkdir()
     bad = CliRunner().invoke(app, ["init", str(tmp_path / "empty"), "--target", "x", "-o", str(tmp_path / "f2.yaml")])
     assert bad.exit_code != 0 and "one subfolder of images per class" in bad.output
+
+
+def test_every_epoch_reaches_mlflow_with_its_step(tmp_path):
+    import mlflow
+
+    from modelfab.hooks.tracking import TrackingHook
+
+    engines().to_csv(tmp_path / "engines.csv", index=False)
+    project = modelfab.load_spec(sequence_spec(tmp_path))
+    run = modelfab.run(project, hooks=[TrackingHook()])
+    history = mlflow.MlflowClient(project.tracking_uri).get_metric_history(run.tracking_run_id, "train.valid_rmse")
+    assert [m.step for m in history] == [1, 2, 3]
+
+
+def test_a_corrupt_image_at_prediction_time_is_named(tmp_path):
+    image_tree(tmp_path / "images")
+    run = modelfab.run(modelfab.load_spec(image_spec(tmp_path)), hooks=[])
+    predictor = Predictor(run.store.path(run.refs["package"]))
+    (tmp_path / "new.png").write_bytes(b"GIF89a broken")
+    with pytest.raises(DataError, match=r"new\.png: not a readable image"):
+        predictor.predict_frame(pd.DataFrame({"image": [str(tmp_path / "new.png")]}))
+    with pytest.raises(DataError, match=r"gone\.png: image file not found"):
+        predictor.predict_frame(pd.DataFrame({"image": [str(tmp_path / "gone.png")]}))
