@@ -95,7 +95,7 @@ class Trainer:
         schedule = make_schedule(optimizer, c.schedule, c.optimizer.lr, steps, c.epochs)
         scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         loss_fn = self._loss()
-        penalised = [p for name, p in net.named_parameters() if p.ndim > 1]  # weights, not biases or norms
+        penalised = [p for p in net.parameters() if p.ndim > 1]  # weights, not biases or norms
         has_valid = X_valid is not None and len(X_valid) > 0
         watch = c.early_stopping.metric if has_valid else "train_loss"
         result = TrainResult()
@@ -110,6 +110,8 @@ class Trainer:
             if scaler and state.get("scaler"):
                 scaler.load_state_dict(state["scaler"])
             torch.set_rng_state(state["rng"])
+            if state.get("cuda_rng") and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["cuda_rng"])  # dropout on the GPU draws from these
             result.history, best_score, bad_epochs = state["history"], state["best_score"], state["bad_epochs"]
             best_weights, result.best_epoch = state["best_weights"], state["best_epoch"]
             start = result.resumed_from = state["epoch"]
@@ -177,6 +179,7 @@ class Trainer:
                     "schedule": schedule.state_dict() if schedule else None,
                     "scaler": scaler.state_dict() if scaler else None,
                     "rng": torch.get_rng_state(), "history": result.history, "best_score": best_score,
+                    "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
                     "bad_epochs": bad_epochs, "best_weights": best_weights, "best_epoch": result.best_epoch,
                 }, self.fingerprint)
             if self.log_metrics:
