@@ -22,8 +22,10 @@ test: $(STAMP)  ## the whole suite, the way CI runs it
 test-slow: $(STAMP)  ## also the tests on the real datasets in ../shared
 	$(BIN)/python -m pytest -n 2 -q --runslow
 
-bench: $(STAMP)  ## every benchmark table in docs/benchmarks.md (about 20 minutes)
+bench: $(STAMP)  ## every benchmark table in docs/benchmarks.md (about 45 minutes; bench_deep needs ../shared)
 	$(BIN)/python benchmarks/bench_tables.py
+	$(BIN)/python benchmarks/bench_trainer.py
+	$(BIN)/python benchmarks/bench_deep.py
 	benchmarks/peers/setup_bentoml.sh
 	$(BIN)/python benchmarks/bench_serve.py --peers --load 60
 	$(BIN)/python benchmarks/bench_monitor.py
