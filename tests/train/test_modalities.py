@@ -393,3 +393,25 @@ def test_a_corrupt_image_at_prediction_time_is_named(tmp_path):
         predictor.predict_frame(pd.DataFrame({"image": [str(tmp_path / "new.png")]}))
     with pytest.raises(DataError, match=r"gone\.png: image file not found"):
         predictor.predict_frame(pd.DataFrame({"image": [str(tmp_path / "gone.png")]}))
+
+
+def test_a_served_image_model_takes_the_image_in_the_request(tmp_path):
+    import base64
+
+    from fastapi.testclient import TestClient
+
+    from modelfab.serve.app import create_app
+
+    image_tree(tmp_path / "images", n=40)
+    spec = image_spec(tmp_path)
+    spec.write_text(spec.read_text() + "serve: {watch_seconds: 0}\n")
+    project = modelfab.load_spec(spec)
+    modelfab.run(project, hooks=[])
+    bright = next((tmp_path / "images" / "bright").glob("*.png")).read_bytes()
+    url = "data:image/png;base64," + base64.b64encode(bright).decode()
+    with TestClient(create_app(project, "images@champion")) as client:
+        r = client.post("/predict", json={"image": url})
+        assert r.status_code == 200, r.text
+        assert r.json()["prediction"] in ("dark", "bright")
+        bad = client.post("/predict", json={"image": "data:image/png;base64,@@@"})
+        assert bad.status_code in (400, 422) and "base64" in bad.text

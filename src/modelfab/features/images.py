@@ -34,13 +34,20 @@ def _paths(X) -> list[str]:  # noqa: ANN001
     return series.astype(str).tolist()
 
 
+DATA_URL = "data:image/"
+
+
 def load_image(path: str, size: int, channels: int) -> np.ndarray:
     """(channels, size, size) float32 in [0, 1]; a missing or undecodable file is a DataError
-    naming it."""
+    naming it. `path` may also be a data URL (`data:image/png;base64,...`): a camera posting a
+    picture to the server sends the image itself, not a path on the server's disk."""
     from PIL import Image, UnidentifiedImageError
 
+    source: object = path
+    if path.startswith(DATA_URL):
+        source, path = _decode_data_url(path), f"{path[:30]}... (an image in the request)"
     try:
-        with Image.open(path) as im:
+        with Image.open(source) as im:
             im = im.convert("L" if channels == 1 else "RGB")
             if im.size != (size, size):
                 im = im.resize((size, size), Image.BILINEAR)
@@ -50,6 +57,20 @@ def load_image(path: str, size: int, channels: int) -> np.ndarray:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: not a readable image ({exc}); expected a PNG, JPEG, BMP or TIFF file") from None
     return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+
+
+def _decode_data_url(url: str):  # noqa: ANN202
+    import base64
+    import binascii
+    import io
+
+    header, _, data = url.partition(",")
+    if not header.endswith(";base64"):
+        raise DataError(f"{url[:30]}...: expected a base64 data URL (data:image/png;base64,...)")
+    try:
+        return io.BytesIO(base64.b64decode(data, validate=True))
+    except (binascii.Error, ValueError) as exc:
+        raise DataError(f"{url[:30]}...: the image's base64 does not decode ({exc})") from None
 
 
 def check_image(path: Path) -> str | None:
