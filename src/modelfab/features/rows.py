@@ -44,12 +44,12 @@ class RowFeatures(BaseEstimator, TransformerMixin):
         self.time = time
 
     def fit(self, X: pd.DataFrame, y=None) -> RowFeatures:  # noqa: ANN001
-        self._check_lengths(self._in_time_order(X))
+        self._check_lengths(X)
         self.feature_names_out_ = np.asarray(self._features(X.head(3)).columns, dtype=object)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        self._check_lengths(self._in_time_order(X))
+        self._check_lengths(X)
         return self._features(X)
 
     def _features(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -89,9 +89,7 @@ class RowFeatures(BaseEstimator, TransformerMixin):
         """Trailing-window statistics per entity, from cumulative sums (one pass per column)."""
         w = self.windows
         size, stats = w["size"], list(w["stats"])
-        group = X[self.entity].to_numpy() if self.entity else np.zeros(len(X))
-        starts = np.r_[True, group[1:] != group[:-1]]
-        pos = np.arange(len(X)) - np.maximum.accumulate(np.where(starts, np.arange(len(X)), 0))
+        pos = _positions(X, self.entity)
         n = np.minimum(pos + 1, size).astype(float)
         t = pos.astype(float)
         out = {}
@@ -141,6 +139,7 @@ class RowFeatures(BaseEstimator, TransformerMixin):
         q = self.sequence
         if not q or q.get("short") != "error":
             return
+        X = self._in_time_order(X)  # sorted here only when the check runs: transform sorts again
         group = X[self.entity].to_numpy() if self.entity else np.zeros(len(X))
         lengths = pd.Series(_positions(X, self.entity) + 1).groupby(group).max()
         short = lengths[lengths < q["steps"]]
