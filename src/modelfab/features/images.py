@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -144,15 +145,11 @@ class ImageEmbedding(BaseEstimator, TransformerMixin):
         return np.array([f"{self.column_}#{kind}{i}" for i in range(int(np.prod(self.output_shape_)))], dtype=object)
 
 
-_FRONTS: dict[int, object] = {}
-
-
+@lru_cache(maxsize=2)
 def _front(tune_blocks: int):  # noqa: ANN202
-    if tune_blocks not in _FRONTS:
-        from modelfab.models.pretrained import EfficientNetFront
+    from modelfab.models.pretrained import EfficientNetFront
 
-        _FRONTS[tune_blocks] = EfficientNetFront(tune_blocks).eval()
-    return _FRONTS[tune_blocks]
+    return EfficientNetFront(tune_blocks).eval()
 
 
 def image_transformer(c):  # noqa: ANN001, ANN201

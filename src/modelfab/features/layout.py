@@ -3,6 +3,8 @@ sequence. Featurize records it beside the feature names; net families reshape by
 
 from __future__ import annotations
 
+import math
+
 from modelfab.errors import SpecError
 from modelfab.features.rows import lag_name
 from modelfab.spec.schema import FabSpec
@@ -40,9 +42,7 @@ def layout_of(transform, spec: FabSpec) -> dict:  # noqa: ANN001
         step = columns.named_transformers_["image"]
         if not f.image.tune_blocks:
             return {"kind": "embedding", "tune_blocks": 0}
-        n = 1
-        for d in step.output_shape_:
-            n *= d
+        n = math.prod(step.output_shape_)
         index, static = split([f"{spec.data.image_column}#act{k}" for k in range(n)])
         return {"kind": "embedding", "tune_blocks": f.image.tune_blocks, "shape": step.output_shape_,
                 "index": index, "static": static}

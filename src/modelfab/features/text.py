@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -106,28 +107,25 @@ class MiniLMEmbedding(BaseEstimator, TransformerMixin):
     def transform(self, X) -> np.ndarray:  # noqa: ANN001
         import torch
 
-
         ids = MiniLMTokens(self.max_length).fit(X).transform(X)
-        net = _cached_minilm()
+        net = _frozen_minilm()
         with torch.no_grad():
             parts = [net(torch.from_numpy(ids[i:i + self.batch_size]).long()) for i in range(0, len(ids), self.batch_size)]
-        emb = torch.cat(parts) if parts else torch.zeros(0, MiniLM_WIDTH)
+        emb = torch.cat(parts) if parts else torch.zeros(0, MINILM_WIDTH)
         return torch.nn.functional.normalize(emb, dim=1).numpy().astype(np.float32)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:  # noqa: ANN001
-        return np.array([f"{self.column_}#emb{i}" for i in range(MiniLM_WIDTH)], dtype=object)
+        return np.array([f"{self.column_}#emb{i}" for i in range(MINILM_WIDTH)], dtype=object)
 
 
-MiniLM_WIDTH = 384
-_MINILM: list = []
+MINILM_WIDTH = 384
 
 
-def _cached_minilm():  # noqa: ANN202
-    if not _MINILM:
-        from modelfab.models.pretrained import MiniLM
+@lru_cache(maxsize=1)
+def _frozen_minilm():  # noqa: ANN202
+    from modelfab.models.pretrained import MiniLM
 
-        _MINILM.append(MiniLM().eval())
-    return _MINILM[0]
+    return MiniLM().eval()
 
 
 class Tfidf(TfidfVectorizer):

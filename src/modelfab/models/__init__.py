@@ -7,11 +7,11 @@ from modelfab.models.ensemble import EnsembleModel
 from modelfab.models.forest import ExtraTreesModel, RandomForestModel
 from modelfab.models.gbm import LightGBMModel
 from modelfab.models.linear import LinearModel
+from modelfab.spec.nets import NET_TYPES
 
 FAMILIES: dict[str, type[ModelFamily]] = {
     f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel)
 }
-NET_TYPES = ("mlp", "cnn", "lstm", "gru", "transformer", "efficientnet_lite0", "minilm")
 
 
 def family(name: str) -> type[ModelFamily]:

@@ -73,7 +73,7 @@ class NetFamily(ModelFamily):
         seed_everything(c.seed)  # the initial weights depend on the seed alone
         net = self.build(layout, X.shape[1], n_out)
         Xt = torch.from_numpy(X)
-        self._fit_scaling(net, Xt, layout)
+        self._fit_scaling(net, Xt)
         yt, self.target_scale_ = self._targets(y)
         weights = None
         if self.task != "regression" and c.class_weight == "balanced":
@@ -106,7 +106,7 @@ class NetFamily(ModelFamily):
                                       "early_stopping": c.early_stopping.model_copy(update={"patience": None})})
         seed_everything(c.seed)
         net = self.build(layout, X.shape[1], n_out)
-        self._fit_scaling(net, X, layout)
+        self._fit_scaling(net, X)
         checkpoint = ctx.checkpoint.with_name(f"{ctx.checkpoint.stem}.refit.safetensors") if ctx.checkpoint else None
         log = ctx.log_metrics and (lambda m, step: ctx.log_metrics({f"refit_{k}": v for k, v in m.items()}, step))
         result = Trainer(config, self.task, progress=progress, log_metrics=log, checkpoint=checkpoint,
@@ -162,8 +162,9 @@ class NetFamily(ModelFamily):
         return torch.from_numpy(((y - scale[0]) / scale[1]).astype(np.float32)), scale
 
     @staticmethod
-    def _fit_scaling(net: Net, X: torch.Tensor, layout: dict) -> None:
-        """Learn the first Standardize module's statistics from (a sample of) the training rows."""
+    def _fit_scaling(net: Net, X: torch.Tensor) -> None:
+        """Learn the first Standardize module's statistics from (a sample of) the training rows.
+        Nets over tokens or pretrained activations have none."""
         norm = next((m for m in net.modules() if isinstance(m, Standardize)), None)
         if norm is None:
             return
@@ -172,12 +173,7 @@ class NetFamily(ModelFamily):
             norm.fit(sample)
             return
         part = sample[:, net.index].reshape(len(sample), *net.shape)
-        if net.kind == "image":
-            norm.fit(part, dims=(0, 2, 3))
-        elif net.kind == "sequence":
-            norm.fit(part, dims=(0, 1))
-        else:
-            norm.fit(part.reshape(len(part), -1))
+        norm.fit(part, dims=(0, 2, 3) if net.kind == "image" else (0, 1))  # per channel
 
 
 def _unshare(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -152,9 +152,9 @@ class Recurrent(nn.Module):
         self.width = hidden * (2 if bidirectional else 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mask = _mask(x, self.pad)
+        mask = token_mask(x, self.pad)
         out, _ = self.rnn(self.embed(x))
-        return _pool(out, mask, self.pooling)
+        return pool(out, mask, self.pooling)
 
 
 class Encoder(nn.Module):
@@ -174,10 +174,10 @@ class Encoder(nn.Module):
         self.pooling, self.pad, self.width = pooling, layout.get("pad"), d_model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mask = _mask(x, self.pad)
+        mask = token_mask(x, self.pad)
         z = self.project(self.embed(x)) + self.position[:, : x.shape[1]]
         z = self.encoder(z, src_key_padding_mask=None if mask is None else ~mask)
-        return _pool(z, mask, self.pooling)
+        return pool(z, mask, self.pooling)
 
 
 def _input_layer(layout: dict, embedding_dim: int) -> tuple[nn.Module, int]:
@@ -190,7 +190,7 @@ def _input_layer(layout: dict, embedding_dim: int) -> tuple[nn.Module, int]:
                    "(set features.sequence or features.text)")
 
 
-def _mask(x: torch.Tensor, pad: int | None) -> torch.Tensor | None:
+def token_mask(x: torch.Tensor, pad: int | None) -> torch.Tensor | None:
     """True where a token is real; None for float sequences. A row of only padding keeps its
     first position, so attention and pooling always have something to read."""
     if pad is None or x.dtype != torch.long:
@@ -200,7 +200,7 @@ def _mask(x: torch.Tensor, pad: int | None) -> torch.Tensor | None:
     return mask
 
 
-def _pool(out: torch.Tensor, mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
+def pool(out: torch.Tensor, mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
     if mask is None:
         return out[:, -1] if pooling == "last" else out.mean(dim=1)
     if pooling == "last":

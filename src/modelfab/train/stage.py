@@ -26,10 +26,9 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     rep, config = report.data, ctx.project.spec.train
     X, y = _xy(features.train)
     X_valid, y_valid = _xy(features.valid)
-    model = make_model(config, rep["task"], len(rep["classes"]), layout=features.info.get("layout"),
-                       context=net_context(ctx, config))
+    context = net_context(ctx, config)
+    model = make_model(config, rep["task"], len(rep["classes"]), layout=features.info.get("layout"), context=context)
     model.fit(X, y, X_valid, y_valid, progress=ctx.progress)
-    checkpoint = getattr(model.context, "checkpoint", None)
     threshold = choose_threshold(config.decision_threshold, rep["task"], y_valid, getattr(model, "valid_scores_", None))
 
     folder = ctx.folder()
@@ -53,8 +52,8 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
         "schema": {k: rep[k] for k in ("features", "entity", "time", "target")}
         | {"columns": {c: rep["columns"][c] for c in inputs}},
     })
-    if checkpoint is not None:
-        checkpoint.unlink(missing_ok=True)  # the package holds the result; the checkpoint is spent
+    if context and context.checkpoint:
+        context.checkpoint.unlink(missing_ok=True)  # the package holds the result; the checkpoint is spent
     return ModelPackage(folder)
 
 
