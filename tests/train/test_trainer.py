@@ -209,3 +209,24 @@ def test_checkpoint_roundtrip_keeps_types(tmp_path):
     assert back["epoch"] == 3 and back["best"] is None
     assert list(back["opt"]["state"]) == [0] and back["opt"]["param_groups"][0]["betas"] == (0.9, 0.99)
     assert torch.equal(back["rng"], state["rng"])
+
+
+def test_ema_weights_are_the_ones_kept_and_resume_exactly(tmp_path):
+    X, y, Xv, yv = data()
+    plain, averaged = net(), net()
+    Trainer(config(epochs=6, early_stopping={"patience": None}), "binary").fit(plain, X, y, Xv, yv)
+    c = config(epochs=6, ema=0.9, early_stopping={"patience": None})
+    straight = Trainer(c, "binary").fit(averaged, X, y, Xv, yv)
+    assert not torch.equal(plain[0].weight, averaged[0].weight)
+
+    path = tmp_path / "ckpt.safetensors"
+    Trainer(config(epochs=3, ema=0.9, early_stopping={"patience": None}), "binary",
+            checkpoint=path, fingerprint="f").fit(net(), X, y, Xv, yv)
+    resumed = net()
+    result = Trainer(c, "binary", checkpoint=path, fingerprint="f").fit(resumed, X, y, Xv, yv)
+    assert result.resumed_from == 3
+    for (k, a), b in zip(resumed.state_dict().items(), averaged.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+    drop = ("seconds", "samples_per_s")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in result.history] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in straight.history]

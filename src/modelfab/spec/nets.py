@@ -75,6 +75,11 @@ class NetBase(ModelConfig):
     drop_connect: float = Field(0.0, ge=0, lt=1, description="DropConnect rate on the linear layers' weights.")
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig, description="Early stopping.")
     clip_grad_norm: float | None = Field(None, gt=0, description="Clip the gradients' global norm to this.")
+    ema: float | None = Field(
+        None, gt=0, lt=1,
+        description="Keep an exponential moving average of the weights with this decay per step (e.g. 0.99); "
+        "validation, early stopping and the saved model use the averaged weights.",
+    )
     precision: Literal["fp32", "bf16", "fp16"] = Field(
         "fp32", description="Mixed precision: bf16 autocast (CPU or CUDA) or fp16 with loss scaling (CUDA)."
     )

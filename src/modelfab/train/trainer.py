@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from modelfab.errors import FabError
 from modelfab.spec.nets import NetBase
@@ -94,6 +95,10 @@ class Trainer:
         optimizer = make_optimizer(net.parameters(), c.optimizer)
         schedule = make_schedule(optimizer, c.schedule, c.optimizer.lr, steps, c.epochs)
         scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        # The averaged copy is what is validated and kept: on small, noisy data the weights of any
+        # one step swing from epoch to epoch, their average does not.
+        ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(c.ema), use_buffers=True) if c.ema else None
+        judged = ema.module if ema else net
         loss_fn = self._loss()
         penalised = [p for p in net.parameters() if p.ndim > 1]  # weights, not biases or norms
         has_valid = X_valid is not None and len(X_valid) > 0
@@ -104,6 +109,8 @@ class Trainer:
         if self.checkpoint and self.checkpoint.is_file():
             state = load_checkpoint(self.checkpoint, self.fingerprint)
             net.load_state_dict(state["model"])
+            if ema:
+                ema.load_state_dict(state["ema"])
             optimizer.load_state_dict(state["optimizer"])
             if schedule:
                 schedule.load_state_dict(state["schedule"])
@@ -147,6 +154,8 @@ class Trainer:
                     scaler.update()
                 else:
                     optimizer.step()
+                if ema:
+                    ema.update_parameters(net)
                 if schedule:
                     schedule.step()
                 loss_sum += loss.detach() * len(index)
@@ -161,7 +170,7 @@ class Trainer:
             record = {"epoch": epoch + 1, "train_loss": float(loss_sum) / n, "lr": optimizer.param_groups[0]["lr"],
                       "seconds": seconds, "samples_per_s": n / max(seconds, 1e-9)}
             if has_valid:
-                record.update(self.evaluate(net, X_valid, y_valid, loss_fn))
+                record.update(self.evaluate(judged, X_valid, y_valid, loss_fn))
             result.history.append(record)
 
             score = record["valid_" + watch if has_valid else watch]
@@ -169,13 +178,14 @@ class Trainer:
             if score < best_score - c.early_stopping.min_delta:
                 best_score, bad_epochs, result.best_epoch = score, 0, epoch + 1
                 if c.early_stopping.restore_best:
-                    best_weights = {k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()}
+                    best_weights = {k: v.detach().to("cpu", copy=True) for k, v in judged.state_dict().items()}
             else:
                 bad_epochs += 1
             stop = c.early_stopping.patience is not None and has_valid and bad_epochs >= c.early_stopping.patience
             if self.checkpoint and c.checkpoint_every and ((epoch + 1) % c.checkpoint_every == 0 or stop):
                 save_checkpoint(self.checkpoint, {
                     "epoch": epoch + 1, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                    "ema": ema.state_dict() if ema else None,
                     "schedule": schedule.state_dict() if schedule else None,
                     "scaler": scaler.state_dict() if scaler else None,
                     "rng": torch.get_rng_state(), "history": result.history, "best_score": best_score,
@@ -190,6 +200,8 @@ class Trainer:
 
         if best_weights is not None and c.early_stopping.restore_best:
             net.load_state_dict(best_weights)
+        elif ema:
+            net.load_state_dict(ema.module.state_dict())
         net.eval()
         return result
 
