@@ -26,6 +26,7 @@ bench: $(STAMP)  ## every benchmark table in docs/benchmarks.md (about 45 minute
 	$(BIN)/python benchmarks/bench_tables.py
 	$(BIN)/python benchmarks/bench_trainer.py
 	$(BIN)/python benchmarks/bench_deep.py
+	$(BIN)/python benchmarks/bench_rul.py
 	benchmarks/peers/setup_bentoml.sh
 	$(BIN)/python benchmarks/bench_serve.py --peers --load 60
 	$(BIN)/python benchmarks/bench_monitor.py
