@@ -128,11 +128,11 @@ def test_work_orders_small(tmp_path, spec, changes):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
-@pytest.mark.parametrize("spec", ["fab.lstm.yaml", "fab.transformer.yaml"])
+@pytest.mark.parametrize("spec", ["fab.lstm.yaml", "fab.transformer.yaml", "fab.cnn.yaml"])
 def test_turbofan_sequence_small(tmp_path, spec):
     folder = copy("turbofan-rul", tmp_path)
     try:
-        text = (folder / spec).read_text().replace("epochs: 80", "epochs: 2")
+        text = (folder / spec).read_text().replace("epochs: 80", "epochs: 2").replace("seeds: 5", "seeds: 2")
         (folder / spec).write_text(text)
         run = modelfab.run(modelfab.load_spec(folder / spec), hooks=[])
         assert run.load("blessing").data["candidate"]["rmse"] < 45

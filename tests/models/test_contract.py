@@ -29,6 +29,7 @@ NET = dict(optimizer={"name": "adam", "lr": 0.01}, batch_size=32, dropout=0.0)
 # Net families: the config and the input layout they read (images, sensor windows, tokens, embeddings).
 NET_CASES = {
     "mlp": (MLPConfig(epochs=40, hidden=[32], **NET), "flat"),
+    "mlp_seeds": (MLPConfig(epochs=40, hidden=[32], seeds=3, **NET), "flat"),
     "cnn": (CNNConfig(epochs=30, channels=[8], convs_per_block=1, hidden=16, **NET), "image"),
     "cnn_sequence": (CNNConfig(epochs=30, channels=[8], convs_per_block=1, kernel=3, hidden=16, **NET), "sequence"),
     "lstm": (RNNConfig(type="lstm", epochs=40, hidden=16, layers=1, **NET), "sequence"),

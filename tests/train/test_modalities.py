@@ -127,7 +127,7 @@ def test_efficientnet_features_are_cached_and_the_last_block_tunes(tmp_path):
     layout = tuned.load("features").info["layout"]
     assert layout["tune_blocks"] == 1 and layout["shape"][0] == 192
     predictor = Predictor(tuned.store.path(tuned.refs["package"]))
-    assert any(k.startswith("encoder.blocks.0") for k in predictor.model.net_.state_dict())
+    assert any(k.startswith("encoder.blocks.0") for k in predictor.model.nets_[0].state_dict())
 
 
 # --- text ----------------------------------------------------------------------------------------

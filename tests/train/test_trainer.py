@@ -230,3 +230,36 @@ def test_ema_weights_are_the_ones_kept_and_resume_exactly(tmp_path):
     drop = ("seconds", "samples_per_s")
     assert [{k: v for k, v in r.items() if k not in drop} for r in result.history] == \
         [{k: v for k, v in r.items() if k not in drop} for r in straight.history]
+
+
+def test_seeds_average_nets_that_differ_and_rerun_identically(tmp_path):
+    from modelfab.models import make_model
+    from modelfab.models.net_family import TrainContext
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    y = X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.1, size=300)
+    c = config(epochs=6, seeds=3, hidden=[16], refit_full=True, early_stopping={"metric": "rmse", "patience": 3})
+    path = tmp_path / "key.safetensors"
+
+    def fit():
+        model = make_model(c, "regression", 0, layout={"kind": "flat"},
+                           context=TrainContext(checkpoint=path, fingerprint="key"))
+        return model.fit(X[:200], y[:200], X[200:], y[200:])
+
+    model = fit()
+    assert len(model.nets_) == 3
+    first, second = (next(net.parameters()) for net in model.nets_[:2])
+    assert not torch.equal(first, second)  # each its own seed
+    mean, std = model.target_scale_
+    alone = [net(torch.from_numpy(X[200:])).detach().double() * std + mean for net in model.nets_]
+    np.testing.assert_allclose(model.predict_scores(X[200:]), torch.stack(alone).mean(0).numpy(), rtol=1e-6)
+    # Only the first net's file is left (the train stage removes it once the package is stored).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key.safetensors"]
+    assert all(any(r.get("refit") for r in h) for h in model.histories_)
+
+    again = fit()  # the first net resumes from its finished checkpoint, the others train again
+    np.testing.assert_array_equal(again.predict_scores(X[200:]), model.predict_scores(X[200:]))
+    (tmp_path / "pkg").mkdir()
+    model.save(tmp_path / "pkg")
+    assert {p.name for p in (tmp_path / "pkg").iterdir()} >= {"weights.safetensors", "weights.2.safetensors"}

@@ -2,8 +2,9 @@
 and MiniLM. They differ only in `build`; fitting (through `train.trainer.Trainer`), prediction and
 safetensors persistence are shared here.
 
-Files: `weights.safetensors` (every parameter and buffer) and `net.json` (the layout, sizes,
-target scale and the training history), enough to rebuild the module without pickle.
+Files: `weights.safetensors` (every parameter and buffer; `weights.<k>.safetensors` for the
+further nets of `train.seeds`) and `net.json` (the layout, sizes, target scale and the training
+histories), enough to rebuild the modules without pickle.
 """
 
 from __future__ import annotations
@@ -61,8 +62,6 @@ class NetFamily(ModelFamily):
 
     def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
             progress: Progress | None = None) -> NetFamily:
-        from modelfab.train.trainer import Trainer, seed_everything
-
         c = self.config
         layout = self.layout or {"kind": "flat"}
         if layout["kind"] not in self.layouts:
@@ -70,10 +69,7 @@ class NetFamily(ModelFamily):
                            f"give {layout['kind']!r} inputs; {_hint(self.layouts)}")
         X, y = as_matrix(X), np.asarray(y)
         n_out = 1 if self.task == "regression" else self.n_classes
-        seed_everything(c.seed)  # the initial weights depend on the seed alone
-        net = self.build(layout, X.shape[1], n_out)
         Xt = torch.from_numpy(X)
-        self._fit_scaling(net, Xt)
         yt, self.target_scale_ = self._targets(y)
         weights = None
         if self.task != "regression" and c.class_weight == "balanced":
@@ -81,61 +77,90 @@ class NetFamily(ModelFamily):
             weights = torch.tensor([per_row[y == k][0] if (y == k).any() else 1.0 for k in range(n_out)],
                                    dtype=torch.float32)
         ctx = self.context or TrainContext()
-        trainer = Trainer(c, self.task, progress=progress, log_metrics=ctx.log_metrics, checkpoint=ctx.checkpoint,
-                          fingerprint=ctx.fingerprint, target_scale=self.target_scale_, class_weights=weights)
         Xv = yv = None
         if X_valid is not None and len(X_valid):
             Xv, yv = torch.from_numpy(as_matrix(X_valid)), self._targets(np.asarray(y_valid), self.target_scale_)[0]
-        result = trainer.fit(net, Xt, yt, Xv, yv)
-        self.net_ = net.cpu().eval()
         self.layout_, self.n_features_, self.n_out_ = layout, X.shape[1], n_out
-        self.history_, self.best_epoch_ = result.history, result.best_epoch
+        members = [self._train_member(k, c.model_copy(update={"seed": c.seed + k}) if k else c, layout, n_out,
+                                      (Xt, yt, Xv, yv), weights, progress, ctx) for k in range(c.seeds)]
+        self.nets_ = [net for net, _ in members]
+        self.histories_ = [result.history for _, result in members]
+        self.best_epoch_ = members[0][1].best_epoch
         if Xv is not None:
             self.valid_scores_ = self.predict_scores(X_valid)  # out of sample: before any refit
-            if c.refit_full and result.best_epoch:
-                self._refit(layout, n_out, torch.cat([Xt, Xv]), torch.cat([yt, yv]), weights, progress, ctx)
+            if c.refit_full and all(result.best_epoch for _, result in members):
+                # A fresh net per member on all rows, for the epoch count early stopping found.
+                both = (torch.cat([Xt, Xv]), torch.cat([yt, yv]), None, None)
+                refits = []
+                for k, (_, result) in enumerate(members):
+                    config = c.model_copy(update={
+                        "seed": c.seed + k, "epochs": result.best_epoch,
+                        "early_stopping": c.early_stopping.model_copy(update={"patience": None})})
+                    refits.append(self._train_member(k, config, layout, n_out, both, weights, progress, ctx, "refit"))
+                self.nets_ = [net for net, _ in refits]
+                self.histories_ = [h + [{"refit": True, **r} for r in refit.history]
+                                   for h, (_, refit) in zip(self.histories_, refits, strict=True)]
+        if ctx.checkpoint:  # the first member's own file is the train stage's to remove, once the package is stored
+            spent = [_member_file(ctx.checkpoint, k, "refit") for k in range(c.seeds)]
+            for path in spent + [_member_file(ctx.checkpoint, k) for k in range(1, c.seeds)]:
+                path.unlink(missing_ok=True)
         return self
 
-    def _refit(self, layout: dict, n_out: int, X: torch.Tensor, y: torch.Tensor, weights: Any,
-               progress: Progress | None, ctx: TrainContext) -> None:
-        """A fresh net on all rows for the epoch count early stopping found."""
+    @property
+    def history_(self) -> list[dict]:
+        return self.histories_[0]
+
+    def _train_member(self, k: int, config: Any, layout: dict, n_out: int, data: tuple, weights: Any,
+                      progress: Progress | None, ctx: TrainContext, tag: str = "") -> tuple[Net, Any]:
+        """Net number k of `train.seeds`: its own seed, checkpoint file and metric names (the first
+        keeps the plain ones, so a single net is checkpointed and logged as before)."""
         from modelfab.train.trainer import Trainer, seed_everything
 
-        c = self.config
-        config = c.model_copy(update={"epochs": self.best_epoch_,
-                                      "early_stopping": c.early_stopping.model_copy(update={"patience": None})})
-        seed_everything(c.seed)
+        X, y, Xv, yv = data
+        seed_everything(config.seed)  # the initial weights depend on the seed alone
         net = self.build(layout, X.shape[1], n_out)
         self._fit_scaling(net, X)
-        checkpoint = ctx.checkpoint.with_name(f"{ctx.checkpoint.stem}.refit.safetensors") if ctx.checkpoint else None
-        log = ctx.log_metrics and (lambda m, step: ctx.log_metrics({f"refit_{k}": v for k, v in m.items()}, step))
-        result = Trainer(config, self.task, progress=progress, log_metrics=log, checkpoint=checkpoint,
-                         fingerprint=f"{ctx.fingerprint}:refit", target_scale=self.target_scale_,
-                         class_weights=weights).fit(net, X, y)
-        if checkpoint:
-            checkpoint.unlink(missing_ok=True)
-        self.net_ = net.cpu().eval()
-        self.history_ = self.history_ + [{"refit": True, **r} for r in result.history]
+        prefix = "".join(f"{part}_" for part in (tag, f"m{k}" if k else "") if part)
+        log = ctx.log_metrics and prefix and (
+            lambda m, step: ctx.log_metrics({f"{prefix}{name}": v for name, v in m.items()}, step))
+        n = self.config.seeds
+        report = progress and n > 1 and (
+            lambda done, total, note="": progress(k * total + done, n * total, f"net {k + 1}/{n} · {note}"))
+        trainer = Trainer(config, self.task, progress=report or progress, log_metrics=log or ctx.log_metrics,
+                          checkpoint=_member_file(ctx.checkpoint, k, tag) if ctx.checkpoint else None,
+                          fingerprint=":".join(filter(None, (ctx.fingerprint, tag, f"m{k}" if k else ""))),
+                          target_scale=self.target_scale_, class_weights=weights)
+        result = trainer.fit(net, X, y, Xv, yv)
+        return net.cpu().eval(), result
 
     def predict_scores(self, X: Any) -> np.ndarray:
+        """The members' mean: of values for regression, of class probabilities otherwise."""
         from modelfab.train.trainer import predict
 
-        self._check_fitted("net_")
-        out = predict(self.net_, torch.from_numpy(as_matrix(X)), max(256, self.config.batch_size), torch.device("cpu"))
-        if self.task == "regression":
-            mean, std = self.target_scale_
-            return (out.double() * std + mean).numpy()
-        return torch.softmax(out.double(), dim=1).numpy()
+        self._check_fitted("nets_")
+        Xt = torch.from_numpy(as_matrix(X))
+        total = None
+        for net in self.nets_:
+            out = predict(net, Xt, max(256, self.config.batch_size), torch.device("cpu")).double()
+            if self.task == "regression":
+                mean, std = self.target_scale_
+                out = out * std + mean
+            else:
+                out = torch.softmax(out, dim=1)
+            total = out if total is None else total + out
+        return (total / len(self.nets_)).numpy()
 
     def save(self, folder: Path) -> None:
         from safetensors.torch import save_file
 
-        self._check_fitted("net_")
-        state = {k: v.detach().contiguous() for k, v in self.net_.state_dict().items()}
-        save_file(_unshare(state), str(folder / "weights.safetensors"))
+        self._check_fitted("nets_")
+        for k, net in enumerate(self.nets_):
+            state = {name: v.detach().contiguous() for name, v in net.state_dict().items()}
+            save_file(_unshare(state), str(folder / _weights_name(k)))
         write_json(folder / "net.json", {
             "layout": self.layout_, "n_features": self.n_features_, "n_out": self.n_out_,
             "target_scale": list(self.target_scale_), "best_epoch": self.best_epoch_, "history": self.history_,
+            "members": len(self.nets_), "member_histories": self.histories_[1:],
         })
 
     @classmethod
@@ -144,12 +169,15 @@ class NetFamily(ModelFamily):
 
         meta = read_json(folder / "net.json")
         model = cls(config, task, n_classes)
-        net = model.build(meta["layout"], meta["n_features"], meta["n_out"])
-        net.load_state_dict(load_file(str(folder / "weights.safetensors")))
-        model.net_ = net.eval()
+        model.nets_ = []
+        for k in range(meta.get("members", 1)):
+            net = model.build(meta["layout"], meta["n_features"], meta["n_out"])
+            net.load_state_dict(load_file(str(folder / _weights_name(k))))
+            model.nets_.append(net.eval())
         model.layout_, model.n_features_, model.n_out_ = meta["layout"], meta["n_features"], meta["n_out"]
         model.target_scale_ = tuple(meta["target_scale"])
-        model.history_, model.best_epoch_ = meta["history"], meta["best_epoch"]
+        model.histories_ = [meta["history"], *meta.get("member_histories", [])]
+        model.best_epoch_ = meta["best_epoch"]
         return model
 
     # --- pieces -----------------------------------------------------------------------------------
@@ -174,6 +202,16 @@ class NetFamily(ModelFamily):
             return
         part = sample[:, net.index].reshape(len(sample), *net.shape)
         norm.fit(part, dims=(0, 2, 3) if net.kind == "image" else (0, 1))  # per channel
+
+
+def _weights_name(k: int) -> str:
+    return "weights.safetensors" if k == 0 else f"weights.{k}.safetensors"
+
+
+def _member_file(checkpoint: Path, k: int, tag: str = "") -> Path:
+    """The checkpoint of member k (and of its refit): beside the train stage's own file."""
+    parts = [checkpoint.stem, tag, f"m{k}" if k else ""]
+    return checkpoint.with_name(".".join(filter(None, parts)) + ".safetensors")
 
 
 def _unshare(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -91,6 +91,11 @@ class NetBase(ModelConfig):
         None, description="Where checkpoints go; <store>/checkpoints/<train stage key> when omitted."
     )
     augment: AugmentConfig | None = Field(None, description="Augmentation of image inputs while training.")
+    seeds: int = Field(
+        1, ge=1, le=32,
+        description="Train this many nets, from seeds seed, seed+1, ..., and average their outputs: "
+        "steadier predictions on small data, at that many times the training time.",
+    )
     refit_full: bool = Field(
         False, description="After early stopping, train afresh on training + validation rows for the best "
         "epoch count (more data for small sets, such as 100 engines; costs a second training)."
