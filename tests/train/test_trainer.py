@@ -242,12 +242,15 @@ def test_seeds_average_nets_that_differ_and_rerun_identically(tmp_path):
     c = config(epochs=6, seeds=3, hidden=[16], refit_full=True, early_stopping={"metric": "rmse", "patience": 3})
     path = tmp_path / "key.safetensors"
 
+    logged = set()
+
     def fit():
-        model = make_model(c, "regression", 0, layout={"kind": "flat"},
-                           context=TrainContext(checkpoint=path, fingerprint="key"))
+        context = TrainContext(checkpoint=path, fingerprint="key", log_metrics=lambda m, step: logged.update(m))
+        model = make_model(c, "regression", 0, layout={"kind": "flat"}, context=context)
         return model.fit(X[:200], y[:200], X[200:], y[200:])
 
     model = fit()
+    assert {"valid_rmse", "m2_valid_rmse", "refit_train_loss", "refit_m1_train_loss"} <= logged
     assert len(model.nets_) == 3
     first, second = (next(net.parameters()) for net in model.nets_[:2])
     assert not torch.equal(first, second)  # each its own seed

@@ -120,13 +120,13 @@ class NetFamily(ModelFamily):
         seed_everything(config.seed)  # the initial weights depend on the seed alone
         net = self.build(layout, X.shape[1], n_out)
         self._fit_scaling(net, X)
+        log, report, n = ctx.log_metrics, progress, self.config.seeds
         prefix = "".join(f"{part}_" for part in (tag, f"m{k}" if k else "") if part)
-        log = ctx.log_metrics and prefix and (
-            lambda m, step: ctx.log_metrics({f"{prefix}{name}": v for name, v in m.items()}, step))
-        n = self.config.seeds
-        report = progress and n > 1 and (
-            lambda done, total, note="": progress(k * total + done, n * total, f"net {k + 1}/{n} · {note}"))
-        trainer = Trainer(config, self.task, progress=report or progress, log_metrics=log or ctx.log_metrics,
+        if log and prefix:
+            log = lambda m, step: ctx.log_metrics({f"{prefix}{name}": v for name, v in m.items()}, step)  # noqa: E731
+        if progress and n > 1:  # one bar over all the nets
+            report = lambda done, total, note="": progress(k * total + done, n * total, f"net {k + 1}/{n} · {note}")  # noqa: E731
+        trainer = Trainer(config, self.task, progress=report, log_metrics=log,
                           checkpoint=_member_file(ctx.checkpoint, k, tag) if ctx.checkpoint else None,
                           fingerprint=":".join(filter(None, (ctx.fingerprint, tag, f"m{k}" if k else ""))),
                           target_scale=self.target_scale_, class_weights=weights)
