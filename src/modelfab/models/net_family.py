@@ -57,8 +57,7 @@ class NetFamily(ModelFamily):
         if not config.early_stopping.patience or not fold_models:
             return config
         epochs = np.mean([m.best_epoch_ for m in fold_models]) * (1 + 1 / len(fold_models))
-        return config.model_copy(update={"epochs": max(1, int(round(epochs))),
-                                         "early_stopping": config.early_stopping.model_copy(update={"patience": None})})
+        return _for_epochs(config, max(1, int(round(epochs))))
 
     def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
             progress: Progress | None = None) -> NetFamily:
@@ -81,8 +80,9 @@ class NetFamily(ModelFamily):
         if X_valid is not None and len(X_valid):
             Xv, yv = torch.from_numpy(as_matrix(X_valid)), self._targets(np.asarray(y_valid), self.target_scale_)[0]
         self.layout_, self.n_features_, self.n_out_ = layout, X.shape[1], n_out
-        members = [self._train_member(k, c.model_copy(update={"seed": c.seed + k}) if k else c, layout, n_out,
-                                      (Xt, yt, Xv, yv), weights, progress, ctx) for k in range(c.seeds)]
+        configs = [c.model_copy(update={"seed": c.seed + k}) for k in range(c.seeds)]
+        members = [self._train_member(k, config, layout, n_out, (Xt, yt, Xv, yv), weights, progress, ctx)
+                   for k, config in enumerate(configs)]
         self.nets_ = [net for net, _ in members]
         self.histories_ = [result.history for _, result in members]
         self.best_epoch_ = members[0][1].best_epoch
@@ -91,12 +91,9 @@ class NetFamily(ModelFamily):
             if c.refit_full and all(result.best_epoch for _, result in members):
                 # A fresh net per member on all rows, for the epoch count early stopping found.
                 both = (torch.cat([Xt, Xv]), torch.cat([yt, yv]), None, None)
-                refits = []
-                for k, (_, result) in enumerate(members):
-                    config = c.model_copy(update={
-                        "seed": c.seed + k, "epochs": result.best_epoch,
-                        "early_stopping": c.early_stopping.model_copy(update={"patience": None})})
-                    refits.append(self._train_member(k, config, layout, n_out, both, weights, progress, ctx, "refit"))
+                refits = [self._train_member(k, _for_epochs(configs[k], result.best_epoch), layout, n_out, both,
+                                             weights, progress, ctx, "refit")
+                          for k, (_, result) in enumerate(members)]
                 self.nets_ = [net for net, _ in refits]
                 self.histories_ = [h + [{"refit": True, **r} for r in refit.history]
                                    for h, (_, refit) in zip(self.histories_, refits, strict=True)]
@@ -202,6 +199,12 @@ class NetFamily(ModelFamily):
             return
         part = sample[:, net.index].reshape(len(sample), *net.shape)
         norm.fit(part, dims=(0, 2, 3) if net.kind == "image" else (0, 1))  # per channel
+
+
+def _for_epochs(config: Any, epochs: int) -> Any:
+    """The config trained for a fixed number of epochs, without early stopping."""
+    return config.model_copy(update={"epochs": epochs,
+                                     "early_stopping": config.early_stopping.model_copy(update={"patience": None})})
 
 
 def _weights_name(k: int) -> str:
