@@ -82,11 +82,12 @@ def run(
 
 def summarize(run, seconds: float) -> dict:  # noqa: ANN001
     evaluation = run.refs.get("evaluation")
-    metrics = {}
+    metrics, validation = {}, None
     if evaluation:
         from modelfab.artifacts import read_json
 
-        metrics = read_json(run.store.path(evaluation) / "metrics.json")["metrics"]
+        result = read_json(run.store.path(evaluation) / "metrics.json")
+        metrics, validation = result["metrics"], result.get("validation")
     blessing = run.load("blessing").data if "blessing" in run.refs else {}
     registration = run.load("registration").data if "registration" in run.refs else {}
     return {
@@ -95,6 +96,7 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         "seconds": round(seconds, 3),
         "stages": {r.name: {"seconds": round(r.seconds, 3), "cached": r.cached} for r in run.records},
         "metrics": metrics,
+        **({"validation": validation} if validation else {}),
         "blessed": blessing.get("blessed"),
         "gate": blessing.get("reason"),
         "model": registration.get("name"),
@@ -110,6 +112,12 @@ def print_summary(s: dict) -> None:
     for k, v in s["metrics"].items():
         table.add_row(k, f"{v:.4f}")
     out.print(table)
+    v = s.get("validation")
+    if v and "rmse" in v:
+        out.print(f"validation units, rows within {v['horizon']:g} steps of the end: RMSE {v['rmse']:.4f}, "
+                  f"MAE {v['mae']:.4f}, bias {v['bias']:+.4f} ({v['rows']} rows, {v['entities']} units)")
+    elif v:
+        out.print(f"validation within {v['horizon']:g} steps of the end: skipped, {v['skipped']}")
     verdict = "[green]blessed[/green]" if s["blessed"] else "[yellow]not blessed[/yellow]"
     out.print(f"gate: {verdict}: {s['gate']}")
     if s["registered"]:

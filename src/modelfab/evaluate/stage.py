@@ -34,6 +34,28 @@ def score_package(predictor: Predictor, splits: Splits, report: dict, spec: FabS
     return metrics.compute(report["task"], y, s, predictor.meta["threshold"]), y, s
 
 
+def near_end_validation(predictor: Predictor, splits: Splits, spec: FabSpec) -> dict:
+    """RMSE, MAE and bias over the validation entities' rows at most `horizon` steps before
+    their end, against their true remaining life (the split caps only what is trained on).
+
+    The pipeline's own validation figure covers every row with the capped target; most rows are
+    early-life ones whose answer is simply the cap, so it flatters a model on the question a test
+    of units stopped before failure asks. Windows still see each entity's whole history."""
+    horizon = spec.data.remaining_life.horizon
+    if predictor.meta.get("trained_on_validation"):
+        return {"horizon": horizon, "skipped": "the model was refitted on the validation rows "
+                "(train.refit_full or an ensemble), so they are not held out"}
+    valid, entity, time = splits.valid, spec.data.entity, spec.data.time
+    truth = (valid.groupby(entity)[time].transform("max") - valid[time]).to_numpy(dtype=float)
+    near = truth <= horizon
+    if not near.any():
+        return {"horizon": horizon, "skipped": "no validation rows"}
+    error = np.asarray(predictor.scores(valid, source="validation rows"), dtype=float).ravel()[near] - truth[near]
+    return {"horizon": horizon, "rows": int(near.sum()), "entities": int(valid[entity][near].nunique()),
+            "rmse": float(np.sqrt(np.mean(error**2))), "mae": float(np.mean(np.abs(error))),
+            "bias": float(np.mean(error))}
+
+
 def primary_metric(spec: FabSpec, task: str) -> str:
     for rule in spec.gate.rules:
         if rule.metric in metrics.METRICS_BY_TASK[task]:
@@ -52,6 +74,8 @@ def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> 
         "threshold": predictor.meta["threshold"],
         **metrics.details(rep["task"], y, s, rep["classes"], predictor.meta["threshold"]),
     }
+    if spec.data.remaining_life and spec.data.remaining_life.horizon:
+        result["validation"] = near_end_validation(predictor, splits, spec)
     if cfg.cv_folds:
         from modelfab.evaluate.cross_validate import cross_validate
 

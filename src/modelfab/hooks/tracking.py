@@ -50,6 +50,8 @@ class TrackingHook(Hook):
         if evaluation:
             result = read_json(evaluation / "metrics.json")
             metrics += [Metric(k, v, now, 0) for k, v in result["metrics"].items()]
+            near_end = result.get("validation", {})
+            metrics += [Metric(f"valid.{k}", near_end[k], now, 0) for k in ("rmse", "mae", "bias") if k in near_end]
             cv = result.get("cross_validation")
             if cv:
                 metrics += [Metric(f"cv.{k}", v, now, 0) for k, v in cv["mean"].items()]

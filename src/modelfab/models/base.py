@@ -36,6 +36,7 @@ class ModelFamily(ABC):
     capabilities: ClassVar[frozenset[str]] = frozenset({"proba"})
     layout: dict | None = None  # how feature columns form images, sequences or tokens (nets read it)
     context: Any = None  # checkpointing and per-epoch logging lent by the train stage (nets use it)
+    trained_on_valid_: bool = False  # set by fit when the final model also learned from the validation rows
 
     def __init__(self, config: Any, task: str, n_classes: int = 0) -> None:
         self.config = config

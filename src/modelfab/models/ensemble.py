@@ -65,6 +65,7 @@ class EnsembleModel(ModelFamily):
                 progress(min(done, total), total, "ensemble fits")
         if n_train < len(X):
             self.valid_scores_ = blend(out_of_fold, self.weights_)[n_train:]
+            self.trained_on_valid_ = True  # the members' final fits use every row
         return self
 
     def _folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -74,6 +74,7 @@ class LightGBMModel(ModelFamily):
             w_all = balanced_weights(y_all) if weight is not None else None
             booster = lgb.train(self._params(), lgb.Dataset(X_all, y_all, weight=w_all, params=self._dataset_params()),
                                 num_boost_round=self.best_iteration_)
+            self.trained_on_valid_ = True
         self.booster_ = booster
         return self
 

@@ -95,6 +95,7 @@ class NetFamily(ModelFamily):
                                              weights, progress, ctx, "refit")
                           for k, (_, result) in enumerate(members)]
                 self.nets_ = [net for net, _ in refits]
+                self.trained_on_valid_ = True
                 self.histories_ = [h + [{"refit": True, **r} for r in refit.history]
                                    for h, (_, refit) in zip(self.histories_, refits, strict=True)]
         if ctx.checkpoint:  # the first member's own file is the train stage's to remove, once the package is stored

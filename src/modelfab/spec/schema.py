@@ -32,6 +32,12 @@ class RemainingLife(Section):
     cap: float | None = Field(
         None, gt=0, description="Clip the derived target at this value for training (125 for C-MAPSS)."
     )
+    horizon: float | None = Field(
+        None, gt=0,
+        description="Evaluate also scores the validation entities' rows at most this many time steps before "
+        "their end, against their true (uncapped) remaining life: the question a test of units stopped before "
+        "failure asks, on units the model did not train on (150 for C-MAPSS).",
+    )
 
 
 class TestData(Section):

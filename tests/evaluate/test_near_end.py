@@ -1,0 +1,81 @@
+"""`data.remaining_life.horizon`: evaluate scores the validation units' last rows against their
+true remaining life, and says so when the model has trained on those units."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import modelfab
+from modelfab.artifacts import read_json
+from modelfab.cli import app
+from modelfab.errors import SpecError
+from modelfab.models.package import Predictor
+
+
+def engines(units: int = 24, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for unit in range(1, units + 1):
+        n = int(rng.integers(40, 80))
+        for cycle in range(1, n + 1):
+            wear = cycle / n
+            rows.append((unit, cycle, 500 + 30 * wear**2 + rng.normal(0, 1), 20 - 5 * wear**2 + rng.normal(0, 0.3)))
+    return pd.DataFrame(rows, columns=["unit", "cycle", "s1", "s2"])
+
+
+def spec(folder, refit: bool) -> str:
+    engines().to_csv(folder / "engines.csv", index=False)
+    (folder / "fab.yaml").write_text(textwrap.dedent(f"""\
+        version: 1
+        name: near-end
+        task: regression
+        data:
+          source: engines.csv
+          target: rul
+          entity: unit
+          time: cycle
+          remaining_life: {{cap: 30, horizon: 45}}
+        split: {{method: group, test_size: 0.25, valid_size: 0.25}}
+        train: {{type: lightgbm, n_estimators: 60, refit_full: {str(refit).lower()}}}
+        evaluate: {{importance_repeats: 0, plots: false}}
+        """))
+    return folder / "fab.yaml"
+
+
+def test_validation_rows_near_the_end_are_scored_against_the_true_remaining_life(tmp_path):
+    run = modelfab.run(modelfab.load_spec(spec(tmp_path, refit=False)), hooks=[])
+    got = read_json(run.store.path(run.refs["evaluation"]) / "metrics.json")["validation"]
+
+    valid = run.load("splits").valid
+    truth = (valid.groupby("unit")["cycle"].transform("max") - valid["cycle"]).to_numpy(dtype=float)
+    assert valid["rul"].max() == 30  # the split caps what is trained and stopped on
+    near = truth <= 45
+    pred = Predictor(run.store.path(run.refs["package"])).scores(valid).ravel()[near]
+    error = pred - truth[near]
+    assert got["rows"] == near.sum() and got["entities"] == valid["unit"].nunique()
+    assert got["rmse"] == pytest.approx(np.sqrt(np.mean(error**2)))
+    assert got["bias"] == pytest.approx(np.mean(error))
+    # Rows 31-45 steps from the end are scored against 31-45, which the capped model cannot reach.
+    assert got["bias"] < 0
+
+
+def test_a_model_refitted_on_the_validation_units_is_not_scored_on_them(tmp_path):
+    result = CliRunner().invoke(app, ["run", str(spec(tmp_path, refit=True)), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = __import__("json").loads(result.output.strip().splitlines()[-1])
+    assert summary["validation"]["horizon"] == 45
+    assert "refitted on the validation rows" in summary["validation"]["skipped"]
+    assert "rmse" not in summary["validation"]
+
+
+def test_horizon_must_be_positive(tmp_path):
+    (tmp_path / "engines.csv").write_text("unit,cycle,s1\n1,1,2\n")
+    text = spec(tmp_path, refit=False).read_text().replace("horizon: 45", "horizon: 0")
+    (tmp_path / "fab.yaml").write_text(text)
+    with pytest.raises(SpecError, match=r"data\.remaining_life\.horizon"):
+        modelfab.load_spec(tmp_path / "fab.yaml")
