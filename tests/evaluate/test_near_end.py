@@ -83,3 +83,33 @@ def test_horizon_must_be_positive(tmp_path):
     (tmp_path / "fab.yaml").write_text(text)
     with pytest.raises(SpecError, match=r"data\.remaining_life\.horizon"):
         modelfab.load_spec(tmp_path / "fab.yaml")
+
+
+def near_end_spec(folder, train: str, remaining_life: str = "{cap: 30, horizon: 45}") -> str:
+    text = spec(folder, refit=False).read_text()
+    text = text.replace("{cap: 30, horizon: 45}", remaining_life)
+    text = text.replace("{type: lightgbm, n_estimators: 60, refit_full: false}", train)
+    (folder / "fab.yaml").write_text(text)
+    return folder / "fab.yaml"
+
+
+def test_early_stopping_can_watch_the_rows_near_the_end(tmp_path):
+    train = ("{type: mlp, hidden: [16], epochs: 6, batch_size: 32, optimizer: {name: adam, lr: 0.01}, "
+             "early_stopping: {metric: rmse, patience: 3, near_end: 45}}")
+    run = modelfab.run(modelfab.load_spec(near_end_spec(tmp_path, train)), hooks=[])
+    net = Predictor(run.store.path(run.refs["package"])).model
+    best = next(r for r in net.history_ if r["epoch"] == net.best_epoch_)
+    # The epoch kept is judged on the rows evaluate's horizon figure scores (the same 45 steps),
+    # against the true remaining life, not the capped target.
+    figure = read_json(run.store.path(run.refs["evaluation"]) / "metrics.json")["validation"]
+    assert best["valid_rmse"] == pytest.approx(figure["rmse"], rel=1e-4)
+    assert min(r["valid_rmse"] for r in net.history_) == pytest.approx(best["valid_rmse"])
+
+
+@pytest.mark.parametrize("train, remaining_life, message", [
+    ("{type: mlp, early_stopping: {near_end: 45}}", "null", r"near_end: needs data\.remaining_life"),
+    ("{type: mlp, refit_full: true, early_stopping: {near_end: 45}}", "{cap: 30}", r"set refit_full: false"),
+])
+def test_near_end_early_stopping_needs_remaining_life_and_no_refit(tmp_path, train, remaining_life, message):
+    with pytest.raises(SpecError, match=message):
+        modelfab.load_spec(near_end_spec(tmp_path, train, remaining_life))

@@ -71,8 +71,13 @@ def add_remaining_life(frame: pd.DataFrame, data: DataConfig, name: str) -> pd.D
         column = getattr(data, key)
         if column not in frame.columns:
             raise DataError(f"data.{key}: column {column!r} is not in {name}")
-    last = frame.groupby(data.entity)[data.time].transform("max")
-    return frame.assign(**{data.target: (last - frame[data.time]).astype(float)})
+    return frame.assign(**{data.target: remaining_life(frame, data.entity, data.time)})
+
+
+def remaining_life(frame: pd.DataFrame, entity: str, time: str) -> pd.Series:
+    """Each row's time left until its entity's last row: the true remaining life of units that
+    ran to their end (training data), before any cap."""
+    return (frame.groupby(entity)[time].transform("max") - frame[time]).astype(float)
 
 
 def add_labels_at_end(test: pd.DataFrame, labels: list[float], data: DataConfig, name: str) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from modelfab.artifacts import DataReport, Evaluation, ModelPackage, Splits, write_json
+from modelfab.data.ingest import remaining_life
 from modelfab.evaluate import metrics
 from modelfab.features.featurize import encode_target
 from modelfab.models.package import Predictor
@@ -45,8 +46,8 @@ def near_end_validation(predictor: Predictor, splits: Splits, spec: FabSpec) -> 
     if predictor.meta.get("trained_on_validation"):
         return {"horizon": horizon, "skipped": "the model was refitted on the validation rows "
                 "(train.refit_full or an ensemble), so they are not held out"}
-    valid, entity, time = splits.valid, spec.data.entity, spec.data.time
-    truth = (valid.groupby(entity)[time].transform("max") - valid[time]).to_numpy(dtype=float)
+    valid, entity = splits.valid, spec.data.entity
+    truth = remaining_life(valid, entity, spec.data.time).to_numpy()
     near = truth <= horizon
     if not near.any():
         return {"horizon": horizon, "skipped": "no validation rows"}

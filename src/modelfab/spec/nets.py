@@ -47,6 +47,12 @@ class EarlyStoppingConfig(Section):
     )
     min_delta: float = Field(0.0, ge=0, description="Smaller improvements do not count.")
     restore_best: bool = Field(True, description="End with the weights of the best epoch.")
+    near_end: float | None = Field(
+        None, gt=0,
+        description="Remaining-life data: watch only the validation units' rows at most this many steps before "
+        "their end, against their true (uncapped) remaining life, the question a test of units stopped before "
+        "failure asks; none watches every row with the capped target.",
+    )
 
 
 class AugmentConfig(Section):

@@ -26,6 +26,9 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     rep, config = report.data, ctx.project.spec.train
     X, y = _xy(features.train)
     X_valid, y_valid = _xy(features.valid)
+    near_end = getattr(getattr(config, "early_stopping", None), "near_end", None)
+    if near_end:
+        X_valid, y_valid = near_end_rows(X_valid, splits.valid, ctx.project.spec.data, near_end)
     context = net_context(ctx, config)
     model = make_model(config, rep["task"], len(rep["classes"]), layout=features.info.get("layout"), context=context)
     model.fit(X, y, X_valid, y_valid, progress=ctx.progress)
@@ -56,6 +59,23 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     if context and context.checkpoint:
         context.checkpoint.unlink(missing_ok=True)  # the package holds the result; the checkpoint is spent
     return ModelPackage(folder)
+
+
+def near_end_rows(X_valid: np.ndarray, valid, data, within: float) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """The validation rows at most `within` steps before their unit's end, with their true
+    remaining life as the target: what `train.early_stopping.near_end` watches."""
+    from modelfab.data.ingest import remaining_life
+    from modelfab.errors import DataError
+
+    if len(valid) != len(X_valid):  # featurize keeps every row in order; anything else is a bug
+        raise DataError(f"train.early_stopping.near_end: {len(X_valid)} validation feature rows for "
+                        f"{len(valid)} validation rows; expected one per row")
+    truth = remaining_life(valid, data.entity, data.time).to_numpy()
+    keep = truth <= within
+    if not keep.any():
+        raise DataError(f"train.early_stopping.near_end: no validation row is within {within:g} steps of its "
+                        f"unit's end; expected some (is split.valid_size 0?)")
+    return X_valid[keep], truth[keep]
 
 
 def net_context(ctx, config):  # noqa: ANN001, ANN201
