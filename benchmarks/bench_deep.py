@@ -58,10 +58,12 @@ print(json.dumps(out))
 
 def run_one(example: str, spec: str) -> dict:
     folder = EXAMPLES / f".bench-{example}"
-    if not folder.exists():
-        shutil.copytree(EXAMPLES / example, folder, ignore=shutil.ignore_patterns(".fab", "data"))
-        if (folder / "prepare.py").is_file():
-            subprocess.run([sys.executable, str(folder / "prepare.py")], check=True, capture_output=True)
+    new = not folder.exists()
+    # The specs are copied afresh every time (a copy kept from an earlier run would measure an
+    # old spec); prepared data is kept, as preparing it is slow.
+    shutil.copytree(EXAMPLES / example, folder, ignore=shutil.ignore_patterns(".fab", "data"), dirs_exist_ok=True)
+    if new and (folder / "prepare.py").is_file():
+        subprocess.run([sys.executable, str(folder / "prepare.py")], check=True, capture_output=True)
     shutil.rmtree(folder / ".fab", ignore_errors=True)
     done = subprocess.run([sys.executable, "-c", CHILD, str(folder / spec)], capture_output=True, text=True)
     if done.returncode:
