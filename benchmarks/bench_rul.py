@@ -116,7 +116,6 @@ def main() -> None:
     shutil.rmtree(STORES, ignore_errors=True)
 
 
-
 def over_splits(chosen, n: int) -> None:  # noqa: ANN001
     """One split's 20 validation engines move a variant's figure by more than the gaps between
     variants; averaging over several draws of them is the fairer judge. No test figure is shown."""
@@ -134,7 +133,6 @@ def over_splits(chosen, n: int) -> None:  # noqa: ANN001
     shutil.rmtree(STORES, ignore_errors=True)
 
 
-
 def over_held_out(chosen, folds: int) -> None:  # noqa: ANN001
     """The fairest judge here: each fold's engines never enter the pipeline (not even as
     validation engines), which is the only way to judge options that train on the validation
@@ -143,6 +141,7 @@ def over_held_out(chosen, folds: int) -> None:  # noqa: ANN001
     from sklearn.model_selection import KFold
 
     import modelfab
+    from modelfab.evaluate.stage import near_end_scores
     from modelfab.models.package import Predictor
 
     data = yaml.safe_load((EXAMPLE / "fab.cnn.yaml").read_text())["data"]
@@ -164,10 +163,8 @@ def over_held_out(chosen, folds: int) -> None:  # noqa: ANN001
                 path.unlink()
                 source.unlink()
             held = table[table["unit"].isin(units[out])].reset_index(drop=True)
-            truth = (held.groupby("unit")["cycle"].transform("max") - held["cycle"]).to_numpy(dtype=float)
-            pred = Predictor(run.store.path(run.refs["package"])).scores(held, source="held-out engines").ravel()
-            near = truth <= 150
-            figures.append(rmse(pred[near], truth[near]))
+            predictor = Predictor(run.store.path(run.refs["package"]))
+            figures.append(near_end_scores(predictor, held, "unit", "cycle", 150, "held-out engines")["rmse"])
             shutil.rmtree(store, ignore_errors=True)
         rows.append((label, figures))
         print(f"{label}: held-out ≤150 mean {np.mean(figures):.2f}", file=sys.stderr)

@@ -41,18 +41,24 @@ def near_end_validation(predictor: Predictor, splits: Splits, spec: FabSpec) -> 
 
     The pipeline's own validation figure covers every row with the capped target; most rows are
     early-life ones whose answer is simply the cap, so it flatters a model on the question a test
-    of units stopped before failure asks. Windows still see each entity's whole history."""
+    of units stopped before failure asks."""
     horizon = spec.data.remaining_life.horizon
     if predictor.meta.get("trained_on_validation"):
         return {"horizon": horizon, "skipped": "the model was refitted on the validation rows "
                 "(train.refit_full or an ensemble), so they are not held out"}
-    valid, entity = splits.valid, spec.data.entity
-    truth = remaining_life(valid, entity, spec.data.time).to_numpy()
+    return near_end_scores(predictor, splits.valid, spec.data.entity, spec.data.time, horizon, "validation rows")
+
+
+def near_end_scores(predictor: Predictor, frame: pd.DataFrame, entity: str, time: str, horizon: float,
+                    source: str) -> dict:
+    """The figures above for any units observed to their end. Windows still see each entity's
+    whole history: every row is predicted, the rows near the end are scored."""
+    truth = remaining_life(frame, entity, time).to_numpy()
     near = truth <= horizon
     if not near.any():
-        return {"horizon": horizon, "skipped": "no validation rows"}
-    error = np.asarray(predictor.scores(valid, source="validation rows"), dtype=float).ravel()[near] - truth[near]
-    return {"horizon": horizon, "rows": int(near.sum()), "entities": int(valid[entity][near].nunique()),
+        return {"horizon": horizon, "skipped": f"no {source}"}
+    error = np.asarray(predictor.scores(frame, source=source), dtype=float).ravel()[near] - truth[near]
+    return {"horizon": horizon, "rows": int(near.sum()), "entities": int(frame[entity][near].nunique()),
             "rmse": float(np.sqrt(np.mean(error**2))), "mae": float(np.mean(np.abs(error))),
             "bias": float(np.mean(error))}
 
