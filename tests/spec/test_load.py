@@ -51,6 +51,22 @@ def test_unknown_family_suggests():
     assert "train" in found[0] and "lightgbm" in found[0]
 
 
+def test_unknown_key_lists_the_keys_of_the_chosen_family():
+    """The allowed keys are the family's own, also for a member of an ensemble or a search's model."""
+    found = problems(BASE + "train: {type: ensemble, foldz: 3}\n")
+    assert "train.foldz" in found[0] and "Did you mean 'folds'" in found[0] and "rounds" in found[0]
+    assert "num_leaves" not in found[0]
+    found = problems(BASE + "train: {type: ensemble, members: [{type: linear}, {type: extra_trees, n_estimator: 3}]}\n")
+    assert "train.members[1].n_estimator" in found[0] and "max_features" in found[0] and "num_leaves" not in found[0]
+    found = problems(BASE + "train: {type: search, model: {type: lightgbm, lerning_rate: 0.1}}\n")
+    assert "train.model.lerning_rate" in found[0] and "Did you mean 'learning_rate'" in found[0]
+
+
+def test_a_family_without_type_names_the_missing_key():
+    found = problems(BASE + "train: {learning_rate: 0.1}\n")
+    assert "train.type: required key is missing" in found[0] and "lightgbm" in found[0]
+
+
 def test_unknown_gate_metric_suggests():
     found = problems(BASE + "gate: {rules: [{metric: acuracy, min: 0.5}]}\n")
     assert "gate.rules[0].metric" in found[0] and "Did you mean 'accuracy'" in found[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -84,7 +84,7 @@ def json_schema() -> str:
 # --- error messages ----------------------------------------------------------------------------
 
 # discriminator values pydantic puts into error locations
-_TAGS = {"lightgbm", "linear", "extra_trees", "random_forest", "ensemble", *NET_TYPES}
+_TAGS = {"lightgbm", "linear", "extra_trees", "random_forest", "ensemble", "search", *NET_TYPES}
 
 
 def _describe(err: dict[str, Any], lines: dict[tuple, int]) -> str:
@@ -94,10 +94,12 @@ def _describe(err: dict[str, Any], lines: dict[tuple, int]) -> str:
     prefix = f"line {line}: " if line else ""
     kind = err["type"]
     if kind == "extra_forbidden":
-        allowed = _fields_at(loc[:-1])
+        allowed = _fields_at(tuple(err["loc"])[:-1])
         return f"{prefix}{key}: unknown key.{did_you_mean(loc[-1], allowed)} Allowed: {', '.join(sorted(allowed))}"
     if kind == "missing":
         return f"{prefix}{key}: required key is missing"
+    if kind == "union_tag_not_found":
+        return f"{prefix}{key}.type: required key is missing; expected one of {', '.join(sorted(_TAGS))}"
     if kind == "union_tag_invalid":
         given = err["input"].get("type")
         return f"{prefix}{key}: got type {given!r}; expected one of {err['ctx']['expected_tags']}.{did_you_mean(given, _TAGS)}"
@@ -132,28 +134,42 @@ def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
 
 
 def _fields_at(loc: tuple) -> set[str]:
-    """Names allowed in the mapping at `loc`, walking the pydantic models."""
+    """Names allowed in the mapping at `loc` (as pydantic gives it, with the `type:` tags that
+    pick a variant), walking the pydantic models."""
     model: Any = FabSpec
-    for part in loc:
+    parts = list(loc)
+    i = 0
+    while i < len(parts):
+        part = parts[i]
         if isinstance(part, int):
+            i += 1
             continue
         field = model.model_fields.get(part) or model.model_fields.get(f"{part}_")
         if field is None:
             return set()
-        model = _model_of(field.annotation)
-        if model is None:
+        candidates = _models_of(field.annotation)
+        if not candidates:
             return set()
+        i += 1
+        while i < len(parts) and isinstance(parts[i], int):  # list positions
+            i += 1
+        if get_origin(field.annotation) is dict:
+            i += 1  # the mapping's own key (a searched setting's name)
+        tagged = [m for m in candidates if i < len(parts) and _tag_of(m) == parts[i]]
+        model = tagged[0] if tagged else candidates[0]
+        i += 1 if tagged else 0  # the `type:` tag pydantic puts in the location
     return {f.alias or name for name, f in model.model_fields.items()}
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
+def _tag_of(model: type[BaseModel]) -> Any:
+    field = model.model_fields.get("type")
+    return field.default if field is not None else None
+
+
+def _models_of(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_of(arg)]
 
 
 def _key_lines(node: yaml.Node | None, path: tuple = ()) -> dict[tuple, int]:
