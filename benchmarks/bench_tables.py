@@ -1,7 +1,7 @@
 """Benchmarks of the table spine; prints tables recorded in docs/benchmarks.md.
 
     python benchmarks/bench_tables.py            # everything (about 10 minutes on 2 cores)
-    python benchmarks/bench_tables.py metrics    # or one part: metrics, rerun, overhead, scale
+    python benchmarks/bench_tables.py metrics    # or one part: metrics, rerun, overhead, scale, search
 
 Ratios are measured within one run against a baseline run in the same process, since these
 machines are shared and noisy. Examples that read ../shared are skipped when it is missing.
@@ -241,7 +241,55 @@ def bench_scale(sizes: tuple[int, ...] = (1_000_000, 4_000_000)) -> None:
           ["rows", "CSV MB", "seconds", "time per row vs 1M", "peak RSS MB", "stage seconds"], rows_out)
 
 
-PARTS = {"metrics": bench_metrics, "rerun": bench_rerun, "overhead": bench_overhead, "scale": bench_scale}
+# --- search ---------------------------------------------------------------------------------------
+
+def bench_search(trials: int = 40) -> None:
+    """Steel plates: the example's ensemble against an Optuna search over LightGBM, both judged
+    by out-of-fold log loss on the training and validation rows (the same 5 folds). This is
+    how the example's family was chosen, so it prints no test figure."""
+    import modelfab
+    from modelfab.data.clean import clean
+    from modelfab.data.ingest import ingest
+    from modelfab.data.split import split
+    from modelfab.data.validate import validate
+    from modelfab.features.featurize import TARGET, featurize
+    from modelfab.models import make_model
+    from modelfab.pipeline import Pipeline
+    from modelfab.runners import LocalRunner
+    from modelfab.spec.schema import EnsembleConfig, LightGBMConfig, SearchConfig
+
+    folder = copy_example("steel-plates")
+    project = modelfab.load_spec(folder)
+    run = LocalRunner([]).run(Pipeline((ingest, validate, clean, split, featurize)), project)
+    features, n_classes = run.load("features"), len(run.load("report").data["classes"])
+
+    def xy(frame):  # noqa: ANN001, ANN202
+        return frame.drop(columns=[TARGET]).to_numpy("float32"), frame[TARGET].to_numpy()
+
+    (X, y), (X_valid, y_valid) = xy(features.train), xy(features.valid)
+    ensemble = project.spec.train
+    rows = []
+
+    def fit(name: str, config) -> object:  # noqa: ANN001
+        started = time.perf_counter()
+        model = make_model(config, "multiclass", n_classes).fit(X, y, X_valid, y_valid)
+        loss = model.oof_blend_loss_ if hasattr(model, "oof_blend_loss_") else model.summary_["best_loss"]
+        rows.append([name, f"{loss:.4f}", f"{time.perf_counter() - started:.0f}"])
+        return model
+
+    fit("the example: ensemble of 2 LightGBM, extra trees, random forest", ensemble)
+    search = fit(f"Optuna search over LightGBM ({trials} trials, default space)",
+                 SearchConfig(model=LightGBMConfig(n_estimators=2000, early_stopping_rounds=100), trials=trials))
+    found = search.best_.config.model_copy(update={"n_estimators": 2000, "early_stopping_rounds": 100, "seed": 2})
+    fit("the example's ensemble plus the searched LightGBM as a fifth member",
+        EnsembleConfig(**{**ensemble.model_dump(), "members": [*ensemble.members, found]}))
+    shutil.rmtree(folder, ignore_errors=True)
+    table("Steel plates: model selection by out-of-fold log loss (training and validation rows, 5 folds)",
+          ["candidate", "out-of-fold log loss", "seconds"], rows)
+
+
+PARTS = {"metrics": bench_metrics, "rerun": bench_rerun, "overhead": bench_overhead, "scale": bench_scale,
+         "search": bench_search}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(PARTS)

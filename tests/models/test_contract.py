@@ -15,6 +15,7 @@ from modelfab.spec.schema import (
     LightGBMConfig,
     LinearConfig,
     RandomForestConfig,
+    SearchConfig,
 )
 
 CONFIGS = {
@@ -24,6 +25,8 @@ CONFIGS = {
     "random_forest": RandomForestConfig(n_estimators=20, threads=1),
     "ensemble": EnsembleConfig(members=[LightGBMConfig(n_estimators=30, num_leaves=8), LinearConfig(),
                                         ExtraTreesConfig(n_estimators=20, threads=1)], folds=3, rounds=10),
+    "search": SearchConfig(model=LightGBMConfig(n_estimators=30, num_leaves=8), trials=3, folds=3,
+                           space={"learning_rate": {"low": 0.05, "high": 0.3, "log": True}}),
 }
 NET = dict(optimizer={"name": "adam", "lr": 0.01}, batch_size=32, dropout=0.0)
 # Net families: the config and the input layout they read (images, sensor windows, tokens, embeddings).

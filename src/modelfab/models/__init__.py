@@ -7,10 +7,11 @@ from modelfab.models.ensemble import EnsembleModel
 from modelfab.models.forest import ExtraTreesModel, RandomForestModel
 from modelfab.models.gbm import LightGBMModel
 from modelfab.models.linear import LinearModel
+from modelfab.models.search import SearchModel
 from modelfab.spec.nets import NET_TYPES
 
 FAMILIES: dict[str, type[ModelFamily]] = {
-    f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel)
+    f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel, SearchModel)
 }
 
 
@@ -34,5 +35,5 @@ def make_model(config, task: str, n_classes: int = 0, layout: dict | None = None
 
 __all__ = [
     "FAMILIES", "NET_TYPES", "EnsembleModel", "ExtraTreesModel", "LightGBMModel", "LinearModel", "ModelFamily",
-    "NotFittedError", "RandomForestModel", "family", "make_model",
+    "NotFittedError", "RandomForestModel", "SearchModel", "family", "make_model",
 ]

@@ -55,6 +55,7 @@ class EnsembleModel(ModelFamily):
         self.weights_ = select(out_of_fold, y, self.task, self.config.rounds)
         self.oof_loss_ = {f"{i}:{member.type}": _loss(scores, y, self.task)
                           for i, (member, scores) in enumerate(zip(members, out_of_fold, strict=True))}
+        self.oof_blend_loss_ = _loss(blend(out_of_fold, self.weights_), y, self.task)
         self.members_ = []
         for config, weight in zip(refit_configs, self.weights_, strict=True):
             if weight > 0:
@@ -69,12 +70,7 @@ class EnsembleModel(ModelFamily):
         return self
 
     def _folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        from sklearn.model_selection import KFold, StratifiedKFold
-
-        k, seed = self.config.folds, self.config.seed
-        if self.task != "regression" and np.bincount(y).min(initial=k) >= k:
-            return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(y, y))
-        return list(KFold(k, shuffle=True, random_state=seed).split(y))
+        return cv_folds(y, self.task, self.config.folds, self.config.seed)
 
     def predict_scores(self, X: Any) -> np.ndarray:
         self._check_fitted("members_")
@@ -90,7 +86,8 @@ class EnsembleModel(ModelFamily):
             sub.mkdir()
             model.save(sub)
             entries.append({"folder": sub.name, "weight": weight, "config": model.config.model_dump(mode="json")})
-        write_json(folder / FILE, {"members": entries, "out_of_fold_loss": self.oof_loss_})
+        write_json(folder / FILE, {"members": entries, "out_of_fold_loss": self.oof_loss_,
+                                   "out_of_fold_loss_of_blend": getattr(self, "oof_blend_loss_", None)})
 
     @classmethod
     def load(cls, folder: Path, config: Any, task: str, n_classes: int) -> EnsembleModel:
@@ -102,12 +99,23 @@ class EnsembleModel(ModelFamily):
         state = read_json(folder / FILE)
         model = cls(config, task, n_classes)
         model.oof_loss_ = state["out_of_fold_loss"]
+        if state.get("out_of_fold_loss_of_blend") is not None:
+            model.oof_blend_loss_ = state["out_of_fold_loss_of_blend"]
         model.members_ = []
         for entry in state["members"]:
             member = TypeAdapter(MemberConfig).validate_python(entry["config"])
             loaded = family(member.type).load(folder / entry["folder"], member, task, n_classes)
             model.members_.append((float(entry["weight"]), loaded))
         return model
+
+
+def cv_folds(y: np.ndarray, task: str, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified k folds for classes (when every class has k rows), plain k folds otherwise."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if task != "regression" and np.bincount(y).min(initial=k) >= k:
+        return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(y, y))
+    return list(KFold(k, shuffle=True, random_state=seed).split(y))
 
 
 def blend(scores: list[np.ndarray], weights: list[float]) -> np.ndarray:

@@ -103,7 +103,15 @@ def check_inputs(spec: FabSpec) -> list[str]:
     return problems
 
 
-CHECKS = [check_columns, check_sequences, check_task, check_gate, check_inputs]
+def check_search(spec: FabSpec) -> list[str]:
+    if spec.train.type != "search":
+        return []
+    from modelfab.spec.search_space import space_problems
+
+    return space_problems(spec.train)
+
+
+CHECKS = [check_columns, check_sequences, check_task, check_gate, check_inputs, check_search]
 
 
 def run_checks(spec: FabSpec) -> list[str]:

@@ -381,8 +381,54 @@ class EnsembleConfig(ModelConfig):
     rounds: int = Field(25, ge=1, le=1000, description="Greedy selection steps (with replacement).")
 
 
+class SearchRange(Section):
+    """Where one hyperparameter is searched: `low`..`high` (on a log scale with `log: true`),
+    or one of `choices`."""
+
+    low: float | None = Field(None, description="Smallest value tried.")
+    high: float | None = Field(None, description="Largest value tried.")
+    log: bool = Field(False, description="Search on a log scale (learning rates, penalties, leaf counts).")
+    choices: list[float | int | str | bool] | None = Field(
+        None, min_length=1, description="Try only these values, instead of low..high."
+    )
+
+
+class SearchConfig(ModelConfig):
+    """Hyperparameter search (Optuna's TPE sampler): each trial sets the keys of `space` on the
+    `model` config, and is scored by the k-fold cross-validated loss on the training and
+    validation rows (log loss, or squared error for regression); trials that fall behind the
+    median after a fold are pruned. The best trial's config is then refitted on all those rows.
+    The test rows take no part. Without `space`, a space for the family is used (LightGBM,
+    linear, forests).
+
+    ```yaml
+    train:
+      type: search
+      model: {type: lightgbm, n_estimators: 2000, early_stopping_rounds: 100}
+      trials: 40
+      timeout: 600            # seconds; no new trial starts after this
+      space:
+        learning_rate: {low: 0.01, high: 0.2, log: true}
+        num_leaves: {low: 4, high: 64, log: true}
+    ```
+    """
+
+    type: Literal["search"] = "search"
+    model: MemberConfig = Field(default_factory=LightGBMConfig, description="The family and its fixed settings.")
+    space: dict[str, SearchRange] = Field(
+        default_factory=dict, description="Keys of `model` to search, with their ranges; empty uses the family's."
+    )
+    trials: int = Field(30, ge=1, le=10_000, description="Trials at most.")
+    timeout: float | None = Field(
+        None, gt=0, description="Seconds of searching at most: no new trial starts after this (results then "
+        "depend on the machine's speed; `trials` alone keeps a run reproducible).",
+    )
+    folds: int = Field(5, ge=2, le=20, description="Cross-validation folds that score each trial.")
+    prune: bool = Field(True, description="Stop a trial after a fold when it is behind the median of earlier trials.")
+
+
 TrainConfig = Annotated[
-    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig
+    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig | SearchConfig
     | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig,
     Field(discriminator="type"),
 ]

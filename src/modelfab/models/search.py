@@ -1,0 +1,147 @@
+"""Hyperparameter search with Optuna: TPE proposes a config, k-fold cross-validation on the
+training rows scores it, the median pruner stops trials that fall behind after a fold, and the
+best config is refitted on all rows.
+
+The search sees the training and validation rows only (as the ensemble does); the test rows
+take no part in any choice. Every trial is kept in `search.json`, so a reader can see what was
+tried and how close the runners-up came.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelfab.artifacts import read_json, write_json
+from modelfab.models.base import ModelFamily, Progress, as_matrix
+from modelfab.models.ensemble import _loss, cv_folds
+
+FILE = "search.json"
+BEST = "best"
+
+
+class SearchModel(ModelFamily):
+    type = "search"
+
+    def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
+            progress: Progress | None = None) -> SearchModel:
+        import optuna
+
+        from modelfab.models import family as family_of
+        from modelfab.spec.search_space import space_of
+
+        c = self.config
+        X, y = as_matrix(X), np.asarray(y)
+        n_train = len(X)
+        if X_valid is not None and len(X_valid):  # the validation rows are scored out of fold too
+            X, y = np.vstack([X, as_matrix(X_valid)]), np.concatenate([y, np.asarray(y_valid)])
+        folds = cv_folds(y, self.task, c.folds, c.seed)
+        family, space = family_of(c.model.type), space_of(c)
+        best: dict[str, Any] = {"loss": np.inf}
+        started = time.perf_counter()
+
+        def objective(trial: optuna.Trial) -> float:
+            config = propose(trial, c.model, space)
+            scores, losses, fitted = None, [], []
+            for step, (train_at, held_at) in enumerate(folds):
+                model = family(family.fold_config(config), self.task, self.n_classes)
+                model.fit(X[train_at], y[train_at], X[held_at], y[held_at])
+                if scores is None:
+                    scores = np.zeros((len(y), *model.valid_scores_.shape[1:]))
+                scores[held_at] = model.valid_scores_
+                losses.append(_loss(model.valid_scores_, y[held_at], self.task))
+                fitted.append(model)
+                trial.report(float(np.mean(losses)), step)
+                if c.prune and trial.should_prune():
+                    raise optuna.TrialPruned()
+            loss = _loss(scores, y, self.task)
+            if loss < best["loss"]:
+                best.update(loss=loss, config=config, scores=scores, fitted=fitted, number=trial.number)
+            return loss
+
+        def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            if progress:
+                done = len(study.trials)
+                note = f"trials, best loss {best['loss']:.4f}" if np.isfinite(best["loss"]) else "trials"
+                progress(done, c.trials, note)
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(
+            direction="minimize",
+            sampler=optuna.samplers.TPESampler(seed=c.seed, n_startup_trials=min(10, max(c.trials // 3, 1))),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0) if c.prune
+            else optuna.pruners.NopPruner(),
+        )
+        study.optimize(objective, n_trials=c.trials, timeout=c.timeout, callbacks=[report])
+        if "config" not in best:
+            from modelfab.errors import FabError
+
+            raise FabError("train: the search finished no trial; raise train.trials or train.timeout")
+        final = family.all_rows_config(best["config"], best["fitted"])
+        self.best_ = family(final, self.task, self.n_classes).fit(X, y)
+        self.trials_ = [_trial_record(t) for t in study.trials]
+        self.summary_ = {"best_trial": best["number"], "best_loss": best["loss"], "trials": len(study.trials),
+                         "pruned": sum(t["state"] == "PRUNED" for t in self.trials_),
+                         "seconds": round(time.perf_counter() - started, 2),
+                         "loss": "mean squared error" if self.task == "regression" else "log loss",
+                         "searched": sorted(space)}
+        if n_train < len(X):
+            self.valid_scores_ = best["scores"][n_train:]
+            self.trained_on_valid_ = True  # the final fit uses every row
+        return self
+
+    def predict_scores(self, X: Any) -> np.ndarray:
+        self._check_fitted("best_")
+        return self.best_.predict_scores(X)
+
+    def feature_importance(self) -> np.ndarray:
+        self._check_fitted("best_")
+        if not hasattr(self.best_, "feature_importance"):
+            raise AttributeError(f"{self.best_.type} has no built-in feature importance")
+        return self.best_.feature_importance()
+
+    def save(self, folder: Path) -> None:
+        self._check_fitted("best_")
+        (folder / BEST).mkdir()
+        self.best_.save(folder / BEST)
+        write_json(folder / FILE, {"config": self.best_.config.model_dump(mode="json"), **self.summary_,
+                                   "all_trials": self.trials_})
+
+    @classmethod
+    def load(cls, folder: Path, config: Any, task: str, n_classes: int) -> SearchModel:
+        from pydantic import TypeAdapter
+
+        from modelfab.models import family
+        from modelfab.spec.schema import MemberConfig
+
+        state = read_json(folder / FILE)
+        best = TypeAdapter(MemberConfig).validate_python(state["config"])
+        model = cls(config, task, n_classes)
+        model.best_ = family(best.type).load(folder / BEST, best, task, n_classes)
+        model.trials_ = state["all_trials"]
+        model.summary_ = {k: v for k, v in state.items() if k not in ("config", "all_trials")}
+        return model
+
+
+def propose(trial: Any, base: Any, space: dict) -> Any:
+    """The base config with each searched key set to the trial's suggestion."""
+    from modelfab.spec.search_space import is_int_field
+
+    values = {}
+    for key, rng in space.items():
+        if rng.choices is not None:
+            values[key] = trial.suggest_categorical(key, rng.choices)
+        elif is_int_field(base, key):
+            values[key] = trial.suggest_int(key, int(rng.low), int(rng.high), log=rng.log)
+        else:
+            values[key] = trial.suggest_float(key, rng.low, rng.high, log=rng.log)
+    return type(base).model_validate({**base.model_dump(), **values})
+
+
+def _trial_record(trial: Any) -> dict:
+    return {"number": trial.number, "state": trial.state.name,
+            "loss": trial.value if trial.value is not None else None,
+            "params": trial.params, "folds_scored": len(trial.intermediate_values)}
