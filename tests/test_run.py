@@ -15,6 +15,9 @@ from modelfab.cli import app
 from modelfab.models.package import Predictor
 from modelfab.registry import client as registry
 from modelfab.runners import Interrupted
+from tests.conftest import BINARY_SPEC, write_project
+
+BINARY_SPEC_NO_GATE = BINARY_SPEC.replace("evaluate: {importance_repeats: 2}", "evaluate: {importance_repeats: 0, plots: false}")
 
 runner = CliRunner()
 
@@ -183,6 +186,23 @@ def test_in_memory_handoff_matches_reading_back(binary_project):
         local.KEEP_IN_MEMORY_BYTES = original
     for name in ("features", "transform", "package", "evaluation"):
         assert again.refs[name] == first.refs[name], name
+
+
+def test_clean_links_the_raw_rows_when_it_drops_nothing_and_writes_them_when_it_does(tmp_path, machines):
+    """The cleaned table is the same file as the raw one when no row is dropped, and its own
+    (shorter) file when duplicates go; both read back as the rows the stage returned."""
+    path = write_project(tmp_path / "a", machines, BINARY_SPEC_NO_GATE)
+    run = modelfab.run(modelfab.load_spec(path), hooks=[])
+    raw, clean = (run.store.path(run.refs[n]) / "table.parquet" for n in ("raw", "clean"))
+    assert raw.stat().st_ino == clean.stat().st_ino
+    pd.testing.assert_frame_equal(run.store.get(run.refs["clean"]).frame, run.store.get(run.refs["raw"]).frame)
+
+    doubled = pd.concat([machines, machines.head(5)], ignore_index=True)
+    path = write_project(tmp_path / "b", doubled, BINARY_SPEC_NO_GATE)
+    run = modelfab.run(modelfab.load_spec(path), hooks=[])
+    raw, clean = (run.store.path(run.refs[n]) / "table.parquet" for n in ("raw", "clean"))
+    assert raw.stat().st_ino != clean.stat().st_ino
+    assert len(run.store.get(run.refs["clean"]).frame) == len(machines)
 
 
 def test_tracking_records_params_metrics_and_artifacts(binary_project):

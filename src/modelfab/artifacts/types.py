@@ -51,6 +51,9 @@ class Artifact:
         (a Folder points at files that are moved when stored)."""
         return None
 
+    def stored(self, folder: Path) -> None:
+        """Told where the store put this artifact's files (a table remembers its Parquet file)."""
+
     @classmethod
     def load(cls, folder: Path) -> Artifact:
         raise NotImplementedError
@@ -102,18 +105,39 @@ class Table(Artifact):
 
     frame: Any
     info: dict = field(default_factory=dict)
+    # A stored Parquet file that holds exactly `frame`: a stage that passes its input's rows
+    # through unchanged (clean, when nothing is dropped) links that file instead of encoding
+    # the rows again. Stored objects are never modified, so sharing the file is safe.
+    source: Path | None = field(default=None, repr=False, compare=False)
     kind: ClassVar[str] = "table"
 
     def save(self, folder: Path) -> None:
-        _write_frame(self.frame, path=folder / "table.parquet")
+        if self.source is not None and self.source.is_file():
+            _link_or_copy(self.source, folder / "table.parquet")
+        else:
+            _write_frame(self.frame, path=folder / "table.parquet")
         write_json(folder / "info.json", self.info)
+
+    def stored(self, folder: Path) -> None:
+        self.source = folder / "table.parquet"
 
     def memory_bytes(self) -> int:
         return int(self.frame.memory_usage(index=True, deep=False).sum())
 
     @classmethod
     def load(cls, folder: Path) -> Table:
-        return cls(_read_frame(folder / "table.parquet"), read_json(folder / "info.json"))
+        return cls(_read_frame(folder / "table.parquet"), read_json(folder / "info.json"),
+                   source=folder / "table.parquet")
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    import os
+    import shutil
+
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed there
+        shutil.copyfile(source, target)
 
 
 class RawTable(Table):

@@ -31,7 +31,8 @@ def clean(raw: RawTable, report: DataReport, clean: CleanConfig) -> CleanTable:
     if info["missing_target_dropped"]:
         frame = frame[~missing]
     info["rows_out"] = len(frame)
-    return CleanTable(frame, info)
+    # Nothing dropped: the stored raw rows are these rows, so their file is linked, not rewritten.
+    return CleanTable(frame, info, source=raw.source if frame is raw.frame else None)
 
 
 def duplicate_rows(frame: pd.DataFrame) -> pd.Series:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modelfab.artifacts.store import ArtifactStore, Ref
+from modelfab.artifacts.types import Artifact
 from modelfab.errors import FabError, StageError
 from modelfab.hooks.base import Hook, HookSet, StageRecord
 from modelfab.pipeline.cache import cache_key, section_config
@@ -33,6 +34,9 @@ class Interrupted(FabError):
 # not re-read what the previous one just wrote; larger ones are read back from the store, which
 # keeps peak memory at about one stage's working set.
 KEEP_IN_MEMORY_BYTES = 64 << 20
+# Memory is handed back to the system only after a stage that held a table at least this large:
+# after small stages there is little to give back, and trimming costs the next stage page faults.
+TRIM_AFTER_BYTES = 32 << 20
 
 
 @dataclass
@@ -48,6 +52,7 @@ class RunState:
     started: float = field(default_factory=time.perf_counter)
     extras: dict[str, Any] = field(default_factory=dict)
     kept: dict[Ref, Any] = field(default_factory=dict)
+    held_large: bool = False  # the last stage computed held a large table: give memory back after it
 
     def load(self, name: str) -> Any:
         return self.get(self.refs[name])
@@ -107,7 +112,9 @@ class LocalRunner:
             for i, stage in enumerate(order):
                 self._run_stage(run, stage, force=stage.name in forced)
                 _forget_unread(run, order[i + 1:])
-                release_memory()
+                if run.held_large:
+                    release_memory()
+                    run.held_large = False
             self.hooks.after_pipeline(run)
         return run
 
@@ -155,7 +162,10 @@ class LocalRunner:
             if set(produced) != set(stage.outputs):
                 raise StageError(f"stage {stage.name!r} returned {sorted(produced)}, expected {sorted(stage.outputs)}")
             outputs = {name: run.store.put(artifact) for name, artifact in produced.items()}
+            touched = [a for a in (*kwargs.values(), *produced.values()) if isinstance(a, Artifact)]
+            run.held_large = any((a.memory_bytes() or 0) >= TRIM_AFTER_BYTES for a in touched)
             for name, artifact in produced.items():
+                artifact.stored(run.store.path(outputs[name]))
                 size = artifact.memory_bytes()
                 if size is not None and size <= KEEP_IN_MEMORY_BYTES:
                     run.kept[outputs[name]] = artifact
