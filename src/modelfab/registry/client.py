@@ -44,6 +44,7 @@ class VersionInfo:
 def client(tracking_uri: str) -> Any:
     import warnings
 
+    _tune_sqlite(tracking_uri)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # MLflow nags about type hints and input examples modelfab deliberately does not use.
     warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
@@ -53,6 +54,44 @@ def client(tracking_uri: str) -> Any:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+_TUNED: set[str] = set()  # SQLite files of MLflow stores modelfab opened
+
+
+def _tune_sqlite(tracking_uri: str) -> None:
+    """Put MLflow's SQLite file in WAL mode with `synchronous=NORMAL` on every connection MLflow
+    opens to it (and only to it).
+
+    In the default rollback-journal mode each of MLflow's commits creates, syncs and deletes a
+    journal file, a reader blocks a writer, and `modelfab serve` reading the registry while
+    `modelfab run` writes to it can see "database is locked". With WAL readers and the writer
+    do not block each other, and commits append to one log. With NORMAL a commit is safe
+    against a crash of the process; a power cut can undo the last commits, never corrupt the
+    file (the same trade as the prediction log's)."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    _TUNED.add(str(Path(tracking_uri.removeprefix("sqlite:///")).resolve()))
+    if not event.contains(Engine, "connect", _on_connect):
+        event.listen(Engine, "connect", _on_connect)
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    files = [row[2] for row in dbapi_connection.execute("PRAGMA database_list") if row[1] == "main"]
+    if not files or not files[0] or str(Path(files[0]).resolve()) not in _TUNED:
+        return
+    try:
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:  # another process holds it in a transaction: it keeps its mode
+        pass
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def _info(c: Any, mv: Any) -> VersionInfo:
