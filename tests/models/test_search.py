@@ -144,3 +144,9 @@ def test_a_search_runs_through_the_pipeline_and_registers(tmp_path):
     inputs = frame.drop(columns=["Machine failure"]).head(20)
     served = mlflow.pyfunc.load_model("models:/machines@champion").predict(inputs)
     assert len(served) == 20
+    # Every trial's loss is in the MLflow run, the trial number as its step.
+    client = mlflow.MlflowClient()
+    [mlrun] = [r for r in client.search_runs(client.get_experiment_by_name("machines").experiment_id)
+               if r.data.tags.get("modelfab.run_id") == out["run_id"]]
+    history = client.get_metric_history(mlrun.info.run_id, "train.trial_loss")
+    assert sorted(m.step for m in history) == [t["number"] for t in trials if t["state"] == "COMPLETE"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,6 +29,16 @@ Progress = Callable[[float, float | None, str], None]
 
 class NotFittedError(FabError):
     pass
+
+
+@dataclass
+class TrainContext:
+    """What the train stage lends a family: where a net checkpoints, what for (the stage's cache
+    key), and where per-epoch or per-trial metrics go (MLflow, with their step)."""
+
+    checkpoint: Path | None = None
+    fingerprint: str = ""
+    log_metrics: Any = None
 
 
 class ModelFamily(ABC):

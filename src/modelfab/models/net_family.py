@@ -9,7 +9,6 @@ histories), enough to rebuild the modules without pickle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,7 +18,7 @@ from torch import nn
 
 from modelfab.artifacts import read_json, write_json
 from modelfab.errors import FabError
-from modelfab.models.base import ModelFamily, Progress, as_matrix, balanced_weights
+from modelfab.models.base import ModelFamily, Progress, TrainContext, as_matrix, balanced_weights
 from modelfab.models.nets import (
     ConvBlocks,
     DropConnectLinear,
@@ -32,15 +31,6 @@ from modelfab.models.nets import (
 )
 
 FIT_SAMPLE = 20_000  # rows used to learn input scaling
-
-
-@dataclass
-class TrainContext:
-    """What the train stage lends a net: where to checkpoint, what for, and where epochs go."""
-
-    checkpoint: Path | None = None
-    fingerprint: str = ""
-    log_metrics: Any = None
 
 
 class NetFamily(ModelFamily):

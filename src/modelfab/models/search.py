@@ -63,6 +63,12 @@ class SearchModel(ModelFamily):
             return loss
 
         def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            log = getattr(self.context, "log_metrics", None)
+            if log and np.isfinite(best["loss"]):
+                values = {"best_loss": best["loss"]}
+                if trial.value is not None:
+                    values["trial_loss"] = trial.value
+                log(values, trial.number)
             if progress:
                 done = len(study.trials)
                 note = f"trials, best loss {best['loss']:.4f}" if np.isfinite(best["loss"]) else "trials"

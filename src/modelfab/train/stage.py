@@ -29,7 +29,7 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     near_end = getattr(getattr(config, "early_stopping", None), "near_end", None)
     if near_end:
         X_valid, y_valid = near_end_rows(X_valid, splits.valid, ctx.project.spec.data, near_end)
-    context = net_context(ctx, config)
+    context = train_context(ctx, config)
     model = make_model(config, rep["task"], len(rep["classes"]), layout=features.info.get("layout"), context=context)
     model.fit(X, y, X_valid, y_valid, progress=ctx.progress)
     threshold = choose_threshold(config.decision_threshold, rep["task"], y_valid, getattr(model, "valid_scores_", None))
@@ -78,15 +78,16 @@ def near_end_rows(X_valid: np.ndarray, valid, data, within: float) -> tuple[np.n
     return X_valid[keep], truth[keep]
 
 
-def net_context(ctx, config):  # noqa: ANN001, ANN201
+def train_context(ctx, config):  # noqa: ANN001, ANN201
     """Nets checkpoint to a file named by this stage's cache key (so a resumed run finds the
-    checkpoint of exactly this spec and data) and log every epoch."""
+    checkpoint of exactly this spec and data) and log every epoch; a search logs every trial."""
     from modelfab.models import NET_TYPES
+    from modelfab.models.base import TrainContext
 
+    if config.type == "search":  # each trial's loss goes to MLflow, with the trial number as step
+        return TrainContext(fingerprint=ctx.key, log_metrics=ctx.log_metrics)
     if config.type not in NET_TYPES:
         return None
-    from modelfab.models.net_family import TrainContext
-
     folder = ctx.project.path(config.checkpoint_dir) if config.checkpoint_dir else ctx.project.store_dir / "checkpoints"
     # A fixed name in a chosen folder: a checkpoint left by another spec is refused, not silently ignored.
     name = "last.safetensors" if config.checkpoint_dir else f"{ctx.key}.safetensors"
