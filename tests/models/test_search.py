@@ -101,14 +101,33 @@ train:
     ("  space: {learning_rate: {low: 0.1}}", "train.space.learning_rate: give either low and high, or choices"),
     ("  space: {max_bin: {low: 16, high: 64, choices: [16]}}", "train.space.max_bin: give either low and high, or choices"),
     ("  model: {type: mlp}", "train.space: 'mlp' has no default search space"),
+    ("  model: {type: mlp}\n  space: {optimizer.lrr: {low: 0.001, high: 0.1}}",
+     "train.space.optimizer.lrr: mlp has no such setting. Did you mean 'optimizer.lr'?"),
+    ("  model: {type: mlp}\n  space: {optimizer.lr: {low: 0, high: 0.1}}",
+     "train.space.optimizer.lr: 0.0 is not a valid optimizer.lr"),
 ])
 def test_a_bad_search_space_is_a_spec_error_naming_the_key(space, expected):
     text = SPEC.format(space=space)
-    if "model: {type: mlp}" in space:
+    if "model: {type: mlp}" in space:  # the case's own model replaces the template's
         text = text.replace("  model: {type: lightgbm}\n", "")
     with pytest.raises(SpecError) as err:
         parse_spec(text)
     assert expected in str(err.value)
+
+
+def test_a_net_searches_a_nested_setting_such_as_its_learning_rate():
+    from modelfab.spec.nets import MLPConfig
+
+    X, y = data(300, seed=4)
+    base = MLPConfig(epochs=5, hidden=[16], batch_size=64, dropout=0.0)
+    config = SearchConfig(model=base, trials=3, folds=2, space={"optimizer.lr": {"low": 1e-4, "high": 1e-1, "log": True},
+                                                               "dropout": {"choices": [0.0, 0.2]}})
+    model = make_model(config, "binary", 2).fit(X[:250], y[:250], X[250:], y[250:])
+    rates = [t["params"]["optimizer.lr"] for t in model.trials_]
+    assert len(set(rates)) == 3 and all(1e-4 <= r <= 1e-1 for r in rates)
+    best = model.trials_[model.summary_["best_trial"]]["params"]
+    assert model.best_.config.optimizer.lr == pytest.approx(best["optimizer.lr"])
+    assert model.best_.config.dropout == best["dropout"] and model.best_.config.hidden == [16]
 
 
 def test_a_good_search_space_loads_and_keeps_the_families_keys():

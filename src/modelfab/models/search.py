@@ -134,7 +134,7 @@ class SearchModel(ModelFamily):
 
 def propose(trial: Any, base: Any, space: dict) -> Any:
     """The base config with each searched key set to the trial's suggestion."""
-    from modelfab.spec.search_space import is_int_field
+    from modelfab.spec.search_space import is_int_field, with_values
 
     values = {}
     for key, rng in space.items():
@@ -144,7 +144,7 @@ def propose(trial: Any, base: Any, space: dict) -> Any:
             values[key] = trial.suggest_int(key, int(rng.low), int(rng.high), log=rng.log)
         else:
             values[key] = trial.suggest_float(key, rng.low, rng.high, log=rng.log)
-    return type(base).model_validate({**base.model_dump(), **values})
+    return with_values(base, values)
 
 
 def _trial_record(trial: Any) -> dict:

@@ -416,7 +416,8 @@ class SearchConfig(ModelConfig):
     type: Literal["search"] = "search"
     model: MemberConfig = Field(default_factory=LightGBMConfig, description="The family and its fixed settings.")
     space: dict[str, SearchRange] = Field(
-        default_factory=dict, description="Keys of `model` to search, with their ranges; empty uses the family's."
+        default_factory=dict, description="Keys of `model` to search, with their ranges (a dot reaches into a "
+        "section: `optimizer.lr`); empty uses the family's.",
     )
     trials: int = Field(30, ge=1, le=10_000, description="Trials at most.")
     timeout: float | None = Field(

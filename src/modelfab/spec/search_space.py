@@ -1,11 +1,13 @@
 """What `train: {type: search}` may vary: the family's default ranges, and the checks that make a
-user's `space` fail at load time (naming the key) rather than in the middle of a search."""
+user's `space` fail at load time (naming the key) rather than in the middle of a search.
+
+A key is a setting of `train.model`, or of a section in it with a dot: `optimizer.lr`."""
 
 from __future__ import annotations
 
 from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from modelfab.errors import did_you_mean
 from modelfab.spec.schema import SearchConfig, SearchRange
@@ -34,15 +36,46 @@ def space_of(config: SearchConfig) -> dict[str, SearchRange]:
     return dict(config.space) or DEFAULT_SPACES.get(config.model.type, {})
 
 
+def field_of(model: Any, key: str) -> Any:
+    """The pydantic field a (dotted, as `optimizer.lr`) key names, or None."""
+    *parents, last = key.split(".")
+    for part in parents:
+        model = getattr(model, part, None)
+        if not isinstance(model, BaseModel):
+            return None
+    return type(model).model_fields.get(last)
+
+
 def is_int_field(model: Any, key: str) -> bool:
-    annotation = type(model).model_fields[key].annotation
+    annotation = field_of(model, key).annotation
     kinds = get_args(annotation) or (annotation,)
     return int in kinds and float not in kinds
 
 
-def with_value(model: Any, key: str, value: Any) -> Any:
-    """The model config with one key set, validated as if the user had written it."""
-    return type(model).model_validate({**model.model_dump(), key: value})
+def with_values(model: Any, values: dict[str, Any]) -> Any:
+    """The model config with the (dotted) keys set, validated as if the user had written them."""
+    data = model.model_dump()
+    for key, value in values.items():
+        *parents, last = key.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    return type(model).model_validate(data)
+
+
+def settings(model: Any, prefix: str = "") -> list[str]:
+    """Every key a space may name: the family's settings, and those of nested sections."""
+    out = []
+    for name in type(model).model_fields:
+        if name in FIXED:
+            continue
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            out += settings(value, f"{prefix}{name}.")
+        else:
+            out.append(f"{prefix}{name}")
+    return out
 
 
 def space_problems(config: SearchConfig) -> list[str]:
@@ -52,7 +85,7 @@ def space_problems(config: SearchConfig) -> list[str]:
         return [f"train.space: {model.type!r} has no default search space; name the keys of train.model to "
                 f"search, e.g. space: {{dropout: {{low: 0.0, high: 0.5}}}}"]
     problems = []
-    allowed = sorted(set(type(model).model_fields) - FIXED)
+    allowed = sorted(settings(model))
     for key, rng in config.space.items():
         where = f"train.space.{key}"
         if key not in allowed:
@@ -77,7 +110,7 @@ def space_problems(config: SearchConfig) -> list[str]:
             values = [rng.low, rng.high]
         for value in values:
             try:
-                with_value(model, key, int(value) if is_int_field(model, key) and isinstance(value, float) else value)
+                with_values(model, {key: int(value) if is_int_field(model, key) and isinstance(value, float) else value})
             except ValidationError as exc:
                 problems.append(f"{where}: {value!r} is not a valid {key} ({exc.errors()[0]['msg'].lower()})")
                 break
