@@ -57,6 +57,14 @@ def test_same_seed_same_trials_same_model(tmp_path):
     np.testing.assert_array_equal(a.predict_scores(X), b.predict_scores(X))
 
 
+def test_a_spent_time_budget_still_leaves_one_finished_trial():
+    X, y = data(200, seed=5)
+    config = SearchConfig(model=LightGBMConfig(n_estimators=20), trials=10, folds=2, timeout=1e-6)
+    model = make_model(config, "binary", 2).fit(X[:150], y[:150], X[150:], y[150:])
+    assert [t["state"] for t in model.trials_] == ["COMPLETE"]
+    assert model.summary_["best_trial"] == 0
+
+
 def test_saved_search_reloads_with_its_trials(tmp_path):
     X, y = data(300, seed=2)
     config = SearchConfig(model=LightGBMConfig(n_estimators=30), trials=4, folds=3)

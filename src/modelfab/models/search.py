@@ -81,11 +81,11 @@ class SearchModel(ModelFamily):
             pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0) if c.prune
             else optuna.pruners.NopPruner(),
         )
-        study.optimize(objective, n_trials=c.trials, timeout=c.timeout, callbacks=[report])
-        if "config" not in best:
-            from modelfab.errors import FabError
-
-            raise FabError("train: the search finished no trial; raise train.trials or train.timeout")
+        # The first trial always runs, whatever the time budget: a search must have a result.
+        study.optimize(objective, n_trials=1, callbacks=[report])
+        left = None if c.timeout is None else c.timeout - (time.perf_counter() - started)
+        if c.trials > 1 and (left is None or left > 0):
+            study.optimize(objective, n_trials=c.trials - 1, timeout=left, callbacks=[report])
         final = family.all_rows_config(best["config"], best["fitted"])
         self.best_ = family(final, self.task, self.n_classes).fit(X, y)
         self.trials_ = [_trial_record(t) for t in study.trials]

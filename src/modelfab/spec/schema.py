@@ -421,8 +421,8 @@ class SearchConfig(ModelConfig):
     )
     trials: int = Field(30, ge=1, le=10_000, description="Trials at most.")
     timeout: float | None = Field(
-        None, gt=0, description="Seconds of searching at most: no new trial starts after this (results then "
-        "depend on the machine's speed; `trials` alone keeps a run reproducible).",
+        None, gt=0, description="Seconds of searching at most: no new trial starts after this, though the first "
+        "always runs (results then depend on the machine's speed; `trials` alone keeps a run reproducible).",
     )
     folds: int = Field(5, ge=2, le=20, description="Cross-validation folds that score each trial.")
     prune: bool = Field(True, description="Stop a trial after a fold when it is behind the median of earlier trials.")
