@@ -62,6 +62,11 @@ def test_unknown_key_lists_the_keys_of_the_chosen_family():
     assert "train.model.lerning_rate" in found[0] and "Did you mean 'learning_rate'" in found[0]
 
 
+def test_a_family_answering_to_several_types_lists_its_keys():
+    found = problems(BASE + "train: {type: gru, hiddn: 3}\n")
+    assert "train.hiddn" in found[0] and "Did you mean 'hidden'" in found[0]
+
+
 def test_a_family_without_type_names_the_missing_key():
     found = problems(BASE + "train: {learning_rate: 0.1}\n")
     assert "train.type: required key is missing" in found[0] and "lightgbm" in found[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_origin
+from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -13,8 +13,7 @@ from pydantic import BaseModel, ValidationError
 from modelfab.errors import SpecError, did_you_mean
 from modelfab.spec.checks import run_checks
 from modelfab.spec.migrations import migrate
-from modelfab.spec.nets import NET_TYPES
-from modelfab.spec.schema import FabSpec
+from modelfab.spec.schema import FabSpec, TrainConfig
 
 SPEC_FILE = "fab.yaml"
 
@@ -82,10 +81,6 @@ def json_schema() -> str:
 
 
 # --- error messages ----------------------------------------------------------------------------
-
-# discriminator values pydantic puts into error locations
-_TAGS = {"lightgbm", "linear", "extra_trees", "random_forest", "ensemble", "search", *NET_TYPES}
-
 
 def _describe(err: dict[str, Any], lines: dict[tuple, int]) -> str:
     loc = tuple(p for i, p in enumerate(err["loc"]) if not (i > 0 and p in _TAGS and err["loc"][0] == "train"))
@@ -155,21 +150,27 @@ def _fields_at(loc: tuple) -> set[str]:
             i += 1
         if get_origin(field.annotation) is dict:
             i += 1  # the mapping's own key (a searched setting's name)
-        tagged = [m for m in candidates if i < len(parts) and _tag_of(m) == parts[i]]
+        tagged = [m for m in candidates if i < len(parts) and parts[i] in _tags_of(m)]
         model = tagged[0] if tagged else candidates[0]
         i += 1 if tagged else 0  # the `type:` tag pydantic puts in the location
     return {f.alias or name for name, f in model.model_fields.items()}
 
 
-def _tag_of(model: type[BaseModel]) -> Any:
+def _tags_of(model: type[BaseModel]) -> tuple:
+    """The `type:` values that pick this model (one family config may answer to several, as
+    lstm and gru)."""
     field = model.model_fields.get("type")
-    return field.default if field is not None else None
+    return get_args(field.annotation) if field is not None else ()
 
 
 def _models_of(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     return [m for arg in getattr(annotation, "__args__", ()) for m in _models_of(arg)]
+
+
+# discriminator values pydantic puts into error locations: every family's `type:`
+_TAGS = {tag for model in _models_of(TrainConfig) for tag in _tags_of(model)}
 
 
 def _key_lines(node: yaml.Node | None, path: tuple = ()) -> dict[tuple, int]:
