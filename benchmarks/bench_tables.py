@@ -261,19 +261,17 @@ def bench_search(trials: int = 40) -> None:
     from modelfab.data.ingest import ingest
     from modelfab.data.split import split
     from modelfab.data.validate import validate
-    from modelfab.features.featurize import TARGET, featurize
+    from modelfab.features.featurize import featurize
     from modelfab.models import make_model
     from modelfab.pipeline import Pipeline
     from modelfab.runners import LocalRunner
     from modelfab.spec.schema import EnsembleConfig, LightGBMConfig, SearchConfig
+    from modelfab.train.stage import xy
 
     folder = copy_example("steel-plates")
     project = modelfab.load_spec(folder)
     run = LocalRunner([]).run(Pipeline((ingest, validate, clean, split, featurize)), project)
     features, n_classes = run.load("features"), len(run.load("report").data["classes"])
-
-    def xy(frame):  # noqa: ANN001, ANN202
-        return frame.drop(columns=[TARGET]).to_numpy("float32"), frame[TARGET].to_numpy()
 
     (X, y), (X_valid, y_valid) = xy(features.train), xy(features.valid)
     ensemble = project.spec.train

@@ -162,12 +162,12 @@ class LocalRunner:
             if set(produced) != set(stage.outputs):
                 raise StageError(f"stage {stage.name!r} returned {sorted(produced)}, expected {sorted(stage.outputs)}")
             outputs = {name: run.store.put(artifact) for name, artifact in produced.items()}
-            touched = [a for a in (*kwargs.values(), *produced.values()) if isinstance(a, Artifact)]
-            run.held_large = any((a.memory_bytes() or 0) >= TRIM_AFTER_BYTES for a in touched)
+            sizes = {name: artifact.memory_bytes() for name, artifact in produced.items()}
+            held = [a.memory_bytes() for a in kwargs.values() if isinstance(a, Artifact)] + list(sizes.values())
+            run.held_large = any((size or 0) >= TRIM_AFTER_BYTES for size in held)
             for name, artifact in produced.items():
                 artifact.stored(run.store.path(outputs[name]))
-                size = artifact.memory_bytes()
-                if size is not None and size <= KEEP_IN_MEMORY_BYTES:
+                if sizes[name] is not None and sizes[name] <= KEEP_IN_MEMORY_BYTES:
                     run.kept[outputs[name]] = artifact
         finally:
             for folder in ctx.folders:

@@ -24,8 +24,8 @@ REFERENCE_ROWS = 100_000  # training rows kept in the package as the monitoring 
 def train(features: FeatureSet, transform: FeatureTransform, report: DataReport, splits: Splits,
           ctx) -> ModelPackage:  # noqa: ANN001
     rep, config = report.data, ctx.project.spec.train
-    X, y = _xy(features.train)
-    X_valid, y_valid = _xy(features.valid)
+    X, y = xy(features.train)
+    X_valid, y_valid = xy(features.valid)
     near_end = getattr(getattr(config, "early_stopping", None), "near_end", None)
     if near_end:
         X_valid, y_valid = near_end_rows(X_valid, splits.valid, ctx.project.spec.data, near_end)
@@ -104,7 +104,8 @@ def write_reference(train_rows, columns: list[str], path) -> None:  # noqa: ANN0
     rows.to_parquet(path, index=False, compression="zstd")
 
 
-def _xy(frame):  # noqa: ANN001, ANN202
+def xy(frame):  # noqa: ANN001, ANN202
+    """The feature matrix and target codes of one part of a FeatureSet."""
     return frame.drop(columns=[TARGET]).to_numpy(dtype=np.float32), frame[TARGET].to_numpy()
 
 
