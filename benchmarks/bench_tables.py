@@ -1,7 +1,7 @@
 """Benchmarks of the table spine; prints tables recorded in docs/benchmarks.md.
 
     python benchmarks/bench_tables.py            # everything (about 10 minutes on 2 cores)
-    python benchmarks/bench_tables.py metrics    # or one part: metrics, rerun, overhead, scale, search
+    python benchmarks/bench_tables.py metrics    # or one part: metrics, rerun, overhead, scale, search, members
 
 Ratios are measured within one run against a baseline run in the same process, since these
 machines are shared and noisy. Examples that read ../shared are skipped when it is missing.
@@ -256,24 +256,10 @@ def bench_search(trials: int = 40) -> None:
     """Steel plates: the example's ensemble against an Optuna search over LightGBM, both judged
     by out-of-fold log loss on the training and validation rows (the same 5 folds). This is
     how the example's family was chosen, so it prints no test figure."""
-    import modelfab
-    from modelfab.data.clean import clean
-    from modelfab.data.ingest import ingest
-    from modelfab.data.split import split
-    from modelfab.data.validate import validate
-    from modelfab.features.featurize import featurize
     from modelfab.models import make_model
-    from modelfab.pipeline import Pipeline
-    from modelfab.runners import LocalRunner
     from modelfab.spec.schema import EnsembleConfig, LightGBMConfig, SearchConfig
-    from modelfab.train.stage import xy
 
-    folder = copy_example("steel-plates")
-    project = modelfab.load_spec(folder)
-    run = LocalRunner([]).run(Pipeline((ingest, validate, clean, split, featurize)), project)
-    features, n_classes = run.load("features"), len(run.load("report").data["classes"])
-
-    (X, y), (X_valid, y_valid) = xy(features.train), xy(features.valid)
+    project, (X, y), (X_valid, y_valid), n_classes = steel_plates_features()
     ensemble = project.spec.train
     rows = []
 
@@ -290,13 +276,84 @@ def bench_search(trials: int = 40) -> None:
     found = search.best_.config.model_copy(update={"n_estimators": 2000, "early_stopping_rounds": 100, "seed": 2})
     fit("the example's ensemble plus the searched LightGBM as a fifth member",
         EnsembleConfig(**{**ensemble.model_dump(), "members": [*ensemble.members, found]}))
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(ROOT / "examples" / ".bench-steel-plates", ignore_errors=True)
     table("Steel plates: model selection by out-of-fold log loss (training and validation rows, 5 folds)",
           ["candidate", "out-of-fold log loss", "seconds"], rows)
 
 
+def steel_plates_features():  # noqa: ANN201
+    """The steel-plates example's feature matrices (its own spec, a fresh store): the project,
+    (X, y) of the training rows, (X, y) of the validation rows, the number of classes."""
+    import modelfab
+    from modelfab.data.clean import clean
+    from modelfab.data.ingest import ingest
+    from modelfab.data.split import split
+    from modelfab.data.validate import validate
+    from modelfab.features.featurize import featurize
+    from modelfab.pipeline import Pipeline
+    from modelfab.runners import LocalRunner
+    from modelfab.train.stage import xy
+
+    project = modelfab.load_spec(copy_example("steel-plates"))
+    run = LocalRunner([]).run(Pipeline((ingest, validate, clean, split, featurize)), project)
+    features = run.load("features")
+    return project, xy(features.train), xy(features.valid), len(run.load("report").data["classes"])
+
+
+MEMBERS_BEFORE = {"type": "extra_trees", "n_estimators": 300, "max_features": 0.5}
+
+
+def bench_members(fold_seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Steel plates: variants of the example's ensemble members, judged by the blend's
+    out-of-fold log loss and accuracy on the training and validation rows, over several
+    draws of the five folds (`train.seed`). This is how the example's members were chosen
+    (session 7), so it prints no test figure."""
+    import numpy as np
+    from pydantic import TypeAdapter
+
+    from modelfab.models import make_model
+    from modelfab.spec.schema import EnsembleConfig, MemberConfig
+
+    project, (X, y), (X_valid, y_valid), n_classes = steel_plates_features()
+    example = project.spec.train.model_dump()
+    member = TypeAdapter(MemberConfig).validate_python
+    trees = [i for i, m in enumerate(example["members"]) if m["type"] == "extra_trees"][0]
+
+    def with_trees(trees_config: dict) -> list:
+        members = [member(m) for m in example["members"]]
+        members[trees] = member(trees_config)
+        return members
+
+    mlp = {"type": "mlp", "hidden": [128, 64], "dropout": 0.2, "epochs": 300, "batch_size": 64,
+           "optimizer": {"name": "adamw", "lr": 0.001}, "early_stopping": {"patience": 30}, "checkpoint_every": 0}
+    bagged = {"type": "lightgbm", "n_estimators": 2000, "learning_rate": 0.02, "num_leaves": 8,
+              "min_child_samples": 5, "colsample_bytree": 0.5, "subsample": 0.8, "seed": 2, "early_stopping_rounds": 100}
+    candidates = {
+        "before: extra trees 300, max_features 0.5": with_trees(MEMBERS_BEFORE),
+        "before, plus an MLP (inputs standardized inside the net)": [*with_trees(MEMBERS_BEFORE), member(mlp)],
+        "before, plus a bagged LightGBM (seed 2)": [*with_trees(MEMBERS_BEFORE), member(bagged)],
+        **{f"extra trees 1000, max_features {mf}{' (the example now)' if mf == 1.0 else ''}":
+           with_trees({"type": "extra_trees", "n_estimators": 1000, "max_features": mf}) for mf in (0.65, 0.8, 1.0)},
+    }
+    rows = []
+    for name, members in candidates.items():
+        losses, accuracies, seconds = [], [], []
+        for seed in fold_seeds:
+            started = time.perf_counter()
+            model = make_model(EnsembleConfig(**{**example, "members": members, "seed": seed}), "multiclass", n_classes)
+            model.fit(X, y, X_valid, y_valid)
+            seconds.append(time.perf_counter() - started)
+            losses.append(model.oof_blend_loss_)
+            accuracies.append(float((model.oof_scores_.argmax(1) == np.concatenate([y, y_valid])).mean()))
+        rows.append([name, f"{np.mean(losses):.4f}", " / ".join(f"{v:.4f}" for v in losses),
+                     f"{np.mean(accuracies):.4f}", f"{np.median(seconds):.0f}"])
+    shutil.rmtree(ROOT / "examples" / ".bench-steel-plates", ignore_errors=True)
+    table(f"Steel plates: ensemble members by out-of-fold figures (fold draws {list(fold_seeds)}; no test rows)",
+          ["members", "log loss, mean", "log loss per draw", "accuracy, mean", "seconds per fit"], rows)
+
+
 PARTS = {"metrics": bench_metrics, "rerun": bench_rerun, "overhead": bench_overhead, "scale": bench_scale,
-         "search": bench_search}
+         "search": bench_search, "members": bench_members}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(PARTS)

@@ -30,6 +30,9 @@ def test_two_different_families_beat_either_alone_out_of_fold():
     blend = float(np.mean((model.valid_scores_ - y[500:]) ** 2))
     assert len(model.members_) == 2  # both earn a weight
     assert blend < min(losses.values())
+    # Every training and validation row has the blend's out-of-fold score; its loss is the one recorded.
+    assert model.oof_scores_.shape == (600,)
+    assert np.isclose(float(np.mean((model.oof_scores_ - y) ** 2)), model.oof_blend_loss_)
 
 
 def test_an_mlp_member_is_cross_validated_refitted_and_reloaded(tmp_path):

@@ -55,7 +55,8 @@ class EnsembleModel(ModelFamily):
         self.weights_ = select(out_of_fold, y, self.task, self.config.rounds)
         self.oof_loss_ = {f"{i}:{member.type}": _loss(scores, y, self.task)
                           for i, (member, scores) in enumerate(zip(members, out_of_fold, strict=True))}
-        self.oof_blend_loss_ = _loss(blend(out_of_fold, self.weights_), y, self.task)
+        self.oof_scores_ = blend(out_of_fold, self.weights_)  # kept in memory only: for benchmarks and reports
+        self.oof_blend_loss_ = _loss(self.oof_scores_, y, self.task)
         self.members_ = []
         for config, weight in zip(refit_configs, self.weights_, strict=True):
             if weight > 0:
@@ -65,7 +66,7 @@ class EnsembleModel(ModelFamily):
             if progress:
                 progress(min(done, total), total, "ensemble fits")
         if n_train < len(X):
-            self.valid_scores_ = blend(out_of_fold, self.weights_)[n_train:]
+            self.valid_scores_ = self.oof_scores_[n_train:]
             self.trained_on_valid_ = True  # the members' final fits use every row
         return self
 
