@@ -90,6 +90,8 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         metrics, validation = result["metrics"], result.get("validation")
     blessing = run.load("blessing").data if "blessing" in run.refs else {}
     registration = run.load("registration").data if "registration" in run.refs else {}
+    if any(r.name == "register" and r.cached for r in run.records):  # an earlier run registered it
+        registration = {**registration, "registered": False}
     return {
         "run_id": run.run_id,
         "mlflow_run_id": run.tracking_run_id,

@@ -12,14 +12,35 @@ from modelfab.spec.schema import GateConfig, GateRule
 
 
 def champion_key(run) -> str:  # noqa: ANN001
-    """The champion lives in the registry, outside the store; its identity enters the cache key."""
-    from modelfab.registry import client as registry
+    """The champion lives in the registry, outside the store; its identity enters the cache key.
 
-    spec = run.project.spec
-    c = registry.client(run.project.tracking_uri)
-    info = registry.champion(c, spec.model_name, spec.register_.alias)
-    run.extras["champion"] = info
-    return f"{info.name}/{info.version}/{info.digest}" if info else "none"
+    When the champion is the candidate itself, registered by an earlier run of this gate, the key
+    is the one that gate judged under: the verdict that made it champion stands, and the run
+    after a registration finds the gate and register stages cached."""
+    from modelfab.registry import memo
+
+    spec, uri = run.project.spec, run.project.tracking_uri
+    known, champ = memo.recall(run.store.cache, uri, spec.model_name, spec.register_.alias)
+    if not known:
+        champ = memo.identity(champion_info(run))
+    package = run.refs.get("package")
+    if champ and package and champ["digest"] == package.digest and champ.get("gate_key"):
+        key = champ["gate_key"]
+    else:
+        key = f"{champ['name']}/{champ['version']}/{champ['digest']}" if champ else "none"
+    run.extras["champion_key"] = key
+    return key
+
+
+def champion_info(run):  # noqa: ANN001, ANN201
+    """The champion's registry entry (None when there is none), asked of MLflow once per run."""
+    if "champion" not in run.extras:
+        from modelfab.registry import client as registry
+
+        spec = run.project.spec
+        c = registry.client(run.project.tracking_uri)
+        run.extras["champion"] = registry.champion(c, spec.model_name, spec.register_.alias)
+    return run.extras["champion"]
 
 
 @stage("gate", outputs={"blessing": Blessing}, sections=("gate", "register", "data"), external=champion_key)
@@ -29,7 +50,7 @@ def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: 
     result = read_json(evaluation.path / "metrics.json")
     candidate = result["metrics"]
     check_metrics(gate, rep["task"])
-    champ = ctx.run.extras.get("champion")
+    champ = champion_info(ctx.run)
     base = {"candidate": candidate, "rules": [r.model_dump() for r in gate.rules]}
     if champ is not None:
         base["champion"] = {"name": champ.name, "version": champ.version, "digest": champ.digest}

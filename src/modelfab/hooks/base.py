@@ -30,6 +30,9 @@ class Hook:
 
     def before_stage(self, run: RunState, stage: Stage) -> None: ...
 
+    def before_compute(self, run: RunState, stage: Stage) -> None:
+        """The stage missed the cache and is about to run (before_stage comes before the cache check)."""
+
     def stage_progress(self, run: RunState, stage: Stage, done: float, total: float | None, note: str) -> None: ...
 
     def stage_metrics(self, run: RunState, stage: Stage, metrics: dict, step: int) -> None: ...

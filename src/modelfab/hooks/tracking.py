@@ -1,5 +1,10 @@
-"""MLflow tracking: one MLflow run per pipeline run, with the spec as params, the evaluation as
-metrics, stage timings and cache hits, and the report, plots and blessing as artifacts."""
+"""MLflow tracking: one MLflow run per pipeline run that computed something, with the spec as
+params, the evaluation as metrics, stage timings and cache hits, and the report, plots and
+blessing as artifacts.
+
+A run whose every stage is a cache hit made nothing new, so it records nothing: MLflow is then
+not even imported (about 1-2 s of an unchanged re-run), and its results stay with the run that
+made them."""
 
 from __future__ import annotations
 
@@ -23,10 +28,17 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
 
 
 class TrackingHook(Hook):
+    client: Any = None
+
     def before_pipeline(self, run) -> None:  # noqa: ANN001
+        self.client = None  # a hook may serve several runs, of projects with other tracking URIs
+
+    def before_compute(self, run, stage) -> None:  # noqa: ANN001
+        """The MLflow run opens when the first stage computes."""
         from modelfab.registry.client import client, open_run
 
-        self.client = client(run.project.tracking_uri)
+        if self.client is None:
+            self.client = client(run.project.tracking_uri)
         open_run(self.client, run.project, run)
 
     def stage_metrics(self, run, stage, metrics: dict, step: int) -> None:  # noqa: ANN001
@@ -39,8 +51,14 @@ class TrackingHook(Hook):
         self.client.log_batch(run.tracking_run_id, metrics=batch)
 
     def after_pipeline(self, run) -> None:  # noqa: ANN001
+        if not run.tracking_run_id:
+            return  # every stage was a cache hit
         from mlflow.entities import Metric, Param, RunTag
 
+        if self.client is None:  # the run was opened by a stage (register), not by this hook
+            from modelfab.registry.client import client
+
+            self.client = client(run.project.tracking_uri)
         rid, now = run.tracking_run_id, int(time.time() * 1000)
         spec = run.project.spec.model_dump(mode="json", by_alias=True)
         params = [Param(k, v) for k, v in flatten(spec).items()]
@@ -79,7 +97,7 @@ class TrackingHook(Hook):
         self.client.set_terminated(rid, "FINISHED")
 
     def on_stage_error(self, run, stage, error: BaseException) -> None:  # noqa: ANN001
-        if run.tracking_run_id:
+        if run.tracking_run_id and self.client is not None:
             self.client.set_tag(run.tracking_run_id, "modelfab.error", f"{stage.name}: {error}"[:5000])
             status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
             self.client.set_terminated(run.tracking_run_id, status)

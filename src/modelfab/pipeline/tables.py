@@ -12,6 +12,7 @@ from modelfab.evaluate.stage import evaluate
 from modelfab.features.featurize import featurize
 from modelfab.hooks.base import Hook
 from modelfab.pipeline.graph import Pipeline
+from modelfab.registry.memo import remember
 from modelfab.registry.stage import register
 from modelfab.spec.load import Project
 from modelfab.train.stage import train
@@ -40,4 +41,7 @@ def run_tables(project: Project, rerun_from: str | None = None, hooks: list[Hook
         raise SpecError([f"--from: no stage {rerun_from!r}.{did_you_mean(rerun_from, TABLE_PIPELINE.names())} "
                          f"Stages: {', '.join(TABLE_PIPELINE.names())}"], "command line")
     runner = LocalRunner(default_hooks() if hooks is None else hooks)
-    return runner.run(TABLE_PIPELINE, project, rerun_from=rerun_from)
+    run = runner.run(TABLE_PIPELINE, project, rerun_from=rerun_from)
+    spec = project.spec
+    remember(run.store.cache, project.tracking_uri, spec.model_name, spec.register_.alias)
+    return run

@@ -8,6 +8,7 @@ from modelfab import __version__
 from modelfab.artifacts import Blessing, Evaluation, ModelPackage, Registration, read_json
 from modelfab.pipeline import stage
 from modelfab.registry import client as registry
+from modelfab.registry.memo import GATE_KEY_TAG
 from modelfab.spec.schema import RegisterConfig
 
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
@@ -60,6 +61,8 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, name
     metrics = read_json(evaluation.path / "metrics.json")["metrics"]
     tags = {registry.BLESSED_TAG: "true", registry.DIGEST_TAG: package.path.name,
             "modelfab.reason": blessing["reason"]}
+    if "champion_key" in ctx.run.extras:  # lets the next run's gate find its verdict cached
+        tags[GATE_KEY_TAG] = ctx.run.extras["champion_key"]
     tags |= {f"modelfab.metric.{k}": f"{v:.6g}" for k, v in metrics.items()}
     for key, value in tags.items():
         c.set_model_version_tag(name, mv.version, key, value)

@@ -130,6 +130,7 @@ class LocalRunner:
             if hit:
                 outputs = {name: Ref(**r) for name, r in hit["outputs"].items()}
             else:
+                self.hooks.before_compute(run, stage)
                 outputs = self._compute(run, stage, inputs, key)
         except KeyboardInterrupt:
             self.hooks.on_stage_error(run, stage, KeyboardInterrupt())
