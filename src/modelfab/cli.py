@@ -90,7 +90,8 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         metrics, validation = result["metrics"], result.get("validation")
     blessing = run.load("blessing").data if "blessing" in run.refs else {}
     registration = run.load("registration").data if "registration" in run.refs else {}
-    if any(r.name == "register" and r.cached for r in run.records):  # an earlier run registered it
+    earlier = any(r.name == "register" and r.cached for r in run.records)
+    if earlier:  # an earlier run's registration: this run registered nothing
         registration = {**registration, "registered": False}
     return {
         "run_id": run.run_id,
@@ -104,6 +105,7 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         "model": registration.get("name"),
         "model_version": registration.get("version"),
         "registered": registration.get("registered"),
+        "registration_cached": earlier,
     }
 
 
@@ -124,6 +126,10 @@ def print_summary(s: dict) -> None:
     out.print(f"gate: {verdict}: {s['gate']}")
     if s["registered"]:
         out.print(f"registered [bold]{s['model']}[/bold] version {s['model_version']} as champion")
+    elif s["model_version"] and s.get("registration_cached"):
+        # The registry may have moved since (a rollback): `models list` says where the alias is now.
+        out.print(f"registration unchanged from an earlier run: [bold]{s['model']}[/bold] version "
+                  f"{s['model_version']} (`modelfab models list` shows the champion now)")
     elif s["model_version"]:
         out.print(f"champion stays {s['model']} version {s['model_version']}")
     cached = sum(v["cached"] for v in s["stages"].values())
