@@ -4,7 +4,7 @@ The gate's cache key holds the champion's identity, so every run must know it. A
 means importing it, 1-2 s here and the largest cost of a run that changes nothing. When the
 registry is a local SQLite file whose state (size, modification time, write-ahead log) is the
 one recorded after the last question, the answer recorded then still holds: any commit, by any
-process, changes that state. Other registries (a server) are asked every time.
+process, changes that state (short of one in the same clock tick that leaves both sizes alone). Other registries (a server) are asked every time.
 """
 
 from __future__ import annotations
