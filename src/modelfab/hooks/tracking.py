@@ -52,13 +52,9 @@ class TrackingHook(Hook):
 
     def after_pipeline(self, run) -> None:  # noqa: ANN001
         if not run.tracking_run_id:
-            return  # every stage was a cache hit
+            return  # every stage was a cache hit (before_compute opens the run and the client)
         from mlflow.entities import Metric, Param, RunTag
 
-        if self.client is None:  # the run was opened by a stage (register), not by this hook
-            from modelfab.registry.client import client
-
-            self.client = client(run.project.tracking_uri)
         rid, now = run.tracking_run_id, int(time.time() * 1000)
         spec = run.project.spec.model_dump(mode="json", by_alias=True)
         params = [Param(k, v) for k, v in flatten(spec).items()]
@@ -97,7 +93,7 @@ class TrackingHook(Hook):
         self.client.set_terminated(rid, "FINISHED")
 
     def on_stage_error(self, run, stage, error: BaseException) -> None:  # noqa: ANN001
-        if run.tracking_run_id and self.client is not None:
+        if run.tracking_run_id:  # opened at a compute, so the client is there
             self.client.set_tag(run.tracking_run_id, "modelfab.error", f"{stage.name}: {error}"[:5000])
             status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
             self.client.set_terminated(run.tracking_run_id, status)

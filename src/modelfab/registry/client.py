@@ -59,6 +59,11 @@ def client(tracking_uri: str) -> Any:
 _TUNED: set[str] = set()  # SQLite files of MLflow stores modelfab opened
 
 
+def sqlite_file(uri: str) -> Path | None:
+    """The file of a `sqlite:///` tracking URI; None for any other store."""
+    return Path(uri.removeprefix("sqlite:///")).resolve() if uri.startswith("sqlite:///") else None
+
+
 def _tune_sqlite(tracking_uri: str) -> None:
     """Put MLflow's SQLite file in WAL mode with `synchronous=NORMAL` on every connection MLflow
     opens to it (and only to it).
@@ -69,12 +74,13 @@ def _tune_sqlite(tracking_uri: str) -> None:
     do not block each other, and commits append to one log. With NORMAL a commit is safe
     against a crash of the process; a power cut can undo the last commits, never corrupt the
     file (the same trade as the prediction log's)."""
-    if not tracking_uri.startswith("sqlite:///"):
+    path = sqlite_file(tracking_uri)
+    if path is None:
         return
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    _TUNED.add(str(Path(tracking_uri.removeprefix("sqlite:///")).resolve()))
+    _TUNED.add(str(path))
     if not event.contains(Engine, "connect", _on_connect):
         event.listen(Engine, "connect", _on_connect)
 

@@ -4,7 +4,8 @@ The gate's cache key holds the champion's identity, so every run must know it. A
 means importing it, 1-2 s here and the largest cost of a run that changes nothing. When the
 registry is a local SQLite file whose state (size, modification time, write-ahead log) is the
 one recorded after the last question, the answer recorded then still holds: any commit, by any
-process, changes that state (short of one in the same clock tick that leaves both sizes alone). Other registries (a server) are asked every time.
+process, changes that state (short of one in the same clock tick that leaves both sizes alone).
+Other registries (a server) are asked every time.
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from modelfab.artifacts.store import atomic_write_text
+from modelfab.registry.client import sqlite_file
 
 FILE = "champion.json"
 GATE_KEY_TAG = "modelfab.gate_key"  # on a version: the champion part of the gate key that blessed it
-
-
-def sqlite_file(uri: str) -> Path | None:
-    return Path(uri.removeprefix("sqlite:///")).resolve() if uri.startswith("sqlite:///") else None
 
 
 def file_state(path: Path) -> list[int] | None:
