@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from modelfab.artifacts.store import ArtifactStore, Ref
-from modelfab.artifacts.types import Artifact
 from modelfab.errors import FabError, StageError
 from modelfab.hooks.base import Hook, HookSet, StageRecord
 from modelfab.pipeline.cache import cache_key, section_config
@@ -53,6 +52,7 @@ class RunState:
     extras: dict[str, Any] = field(default_factory=dict)
     kept: dict[Ref, Any] = field(default_factory=dict)
     held_large: bool = False  # the last stage computed held a large table: give memory back after it
+    sizes: dict[Ref, int | None] = field(default_factory=dict)  # memory_bytes of artifacts, measured once
 
     def load(self, name: str) -> Any:
         return self.get(self.refs[name])
@@ -164,7 +164,11 @@ class LocalRunner:
                 raise StageError(f"stage {stage.name!r} returned {sorted(produced)}, expected {sorted(stage.outputs)}")
             outputs = {name: run.store.put(artifact) for name, artifact in produced.items()}
             sizes = {name: artifact.memory_bytes() for name, artifact in produced.items()}
-            held = [a.memory_bytes() for a in kwargs.values() if isinstance(a, Artifact)] + list(sizes.values())
+            run.sizes.update((outputs[name], size) for name, size in sizes.items())
+            for name, ref in inputs.items():  # an input made earlier in this run was measured then
+                if ref not in run.sizes:
+                    run.sizes[ref] = kwargs[name].memory_bytes()
+            held = [run.sizes[ref] for ref in inputs.values()] + list(sizes.values())
             run.held_large = any((size or 0) >= TRIM_AFTER_BYTES for size in held)
             for name, artifact in produced.items():
                 artifact.stored(run.store.path(outputs[name]))
