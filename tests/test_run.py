@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import modelfab
 from modelfab.cli import app
+from modelfab.features.persist import forget_saved
 from modelfab.models.package import Predictor
 from modelfab.registry import client as registry
 from modelfab.runners import Interrupted
@@ -88,6 +89,7 @@ def test_train_predict_parity(binary_project):
     """The package applied to raw test rows gives exactly the features training computed."""
     run = modelfab.run(modelfab.load_spec(binary_project), hooks=[])
     features = run.load("features")
+    forget_saved()  # the package's transform as read from its file, not the object featurize saved
     predictor = Predictor(run.store.path(run.refs["package"]))
     recomputed = predictor.transform.transform(run.load("splits").test).astype(np.float32)
     np.testing.assert_array_equal(recomputed, features.test.drop(columns="__target__").to_numpy())

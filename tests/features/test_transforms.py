@@ -6,7 +6,7 @@ from modelfab.data.repair import Cleaner
 from modelfab.data.validate import build_report
 from modelfab.errors import StoreError
 from modelfab.features.build import build_transform
-from modelfab.features.persist import load_transform, save_transform
+from modelfab.features.persist import forget_saved, load_transform, save_transform
 from modelfab.features.rows import RowFeatures
 from modelfab.spec import parse_spec
 
@@ -65,7 +65,9 @@ def test_transform_roundtrip_through_skops(tmp_path, machines):
     report = build_report(machines, spec, "d.csv")
     transform = build_transform(spec, report).fit(machines, machines["Machine failure"])
     save_transform(transform, tmp_path / "t.skops")
+    forget_saved()  # parse the file, not the object this process just saved
     loaded = load_transform(tmp_path / "t.skops")
+    assert loaded is not transform
     np.testing.assert_array_equal(loaded.transform(machines), transform.transform(machines))
     assert len(loaded.get_feature_names_out()) == 3
 
@@ -93,3 +95,34 @@ def test_saved_transform_bytes_are_reproducible(tmp_path, machines):
         save_transform(build_transform(spec, report).fit(machines, machines["Machine failure"]), tmp_path / name)
     assert (tmp_path / "a.skops").read_bytes() == (tmp_path / "b.skops").read_bytes()
     assert load_transform(tmp_path / "a.skops").transform(machines).shape[0] == len(machines)
+
+
+def test_encode_target_codes_labels_in_report_order_and_names_an_unseen_one() -> None:
+    from modelfab.errors import DataError
+    from modelfab.features.featurize import encode_target
+
+    report = {"task": "multiclass", "classes": ["0", "1", "10"]}
+    y = pd.Series([10, 0, 1, 10, 1])
+    assert encode_target(y, report).tolist() == [2, 0, 1, 2, 1]
+    assert encode_target(pd.Series(["b", "a"]), {"task": "binary", "classes": ["a", "b"]}).tolist() == [1, 0]
+    with pytest.raises(DataError, match="'7' was not among"):
+        encode_target(pd.Series(["0", "7"]), report)
+    with pytest.raises(DataError, match="nan was not among"):
+        encode_target(pd.Series([0.0, np.nan]), {"task": "binary", "classes": ["0.0", "1.0"]})
+
+
+def test_a_transform_saved_here_is_not_parsed_again_unless_its_bytes_changed(tmp_path, machines):
+    spec = parse_spec("name: t\ndata: {source: d.csv, target: Machine failure, drop: [UDI]}\n")
+    transform = build_transform(spec, build_report(machines, spec, "d.csv")).fit(machines, machines["Machine failure"])
+    save_transform(transform, tmp_path / "t.skops")
+    assert load_transform(tmp_path / "t.skops") is transform
+    import shutil
+    import zipfile
+
+    shutil.copy(tmp_path / "t.skops", tmp_path / "copy.skops")
+    assert load_transform(tmp_path / "copy.skops") is transform  # same bytes, same object
+    with zipfile.ZipFile(tmp_path / "t.skops", "a") as z:  # any change of bytes: parsed and audited
+        z.writestr("extra.txt", "x")
+    reloaded = load_transform(tmp_path / "t.skops")
+    assert reloaded is not transform
+    np.testing.assert_array_equal(reloaded.transform(machines), transform.transform(machines))
