@@ -23,6 +23,7 @@ def champion_key(run) -> str:  # noqa: ANN001
     known, champ = memo.recall(run.store.cache, uri, spec.model_name, spec.register_.alias)
     if not known:
         champ = memo.identity(champion_info(run))
+    run.extras["champion_identity"] = champ
     package = run.refs.get("package")
     if champ and package and champ["digest"] == package.digest and champ.get("gate_key"):
         key = champ["gate_key"]
@@ -50,23 +51,32 @@ def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: 
     result = read_json(evaluation.path / "metrics.json")
     candidate = result["metrics"]
     check_metrics(gate, rep["task"])
-    champ = champion_info(ctx.run)
+    # Who the champion is was settled for the cache key (from the memo when the registry file is
+    # unchanged); MLflow is asked again only for the champion's package, to score it.
+    champ = ctx.run.extras.get("champion_identity")
+    if "champion_identity" not in ctx.run.extras:
+        from modelfab.registry import memo
+
+        champ = memo.identity(champion_info(ctx.run))
     base = {"candidate": candidate, "rules": [r.model_dump() for r in gate.rules]}
     if champ is not None:
-        base["champion"] = {"name": champ.name, "version": champ.version, "digest": champ.digest}
+        base["champion"] = {k: champ[k] for k in ("name", "version", "digest")}
     if not gate.rules:
         return Blessing(base | {"blessed": False, "reason": "the gate has no rules, so nothing is blessed; "
                                 "add gate.rules with thresholds to fab.yaml"})
-    if champ is not None and champ.digest == package.path.name:
+    if champ is not None and champ["digest"] == package.path.name:
         return Blessing(base | {"blessed": True, "already_champion": True,
-                                "reason": f"this package is already the champion (version {champ.version})"})
+                                "reason": f"this package is already the champion (version {champ['version']})"})
     champion_metrics = None
     if champ is not None:
         from modelfab.evaluate.stage import score_package
         from modelfab.models.package import Predictor
 
-        champion_metrics, _, _ = score_package(Predictor(champ.package), splits, rep, ctx.project.spec)
-        base["champion"]["metrics"] = champion_metrics
+        info = champion_info(ctx.run)
+        if info is not None:
+            base["champion"] = {"name": info.name, "version": info.version, "digest": info.digest}
+            champion_metrics, _, _ = score_package(Predictor(info.package), splits, rep, ctx.project.spec)
+            base["champion"]["metrics"] = champion_metrics
     verdicts = [judge(rule, candidate, champion_metrics) for rule in gate.rules]
     failed = [v for v in verdicts if not v["passed"]]
     checked = [v for v in verdicts if v["checks"]]
