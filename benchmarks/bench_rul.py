@@ -49,6 +49,9 @@ VARIANTS = [  # (name, spec file, changed keys)
      {"features.sequence.steps": 80}),
     ("CNN, mean of 5 nets, 120 steps, 5-wide, stopping on the last 150 cycles", "fab.cnn.yaml",
      {"features.sequence.steps": 120}),
+    ("CNN, mean of 5 nets, 50 steps, 5-wide, last 150 cycles, the cycle count as a 15th input", "fab.cnn.yaml",
+     STEPS50 | {"features.sequence.columns": ["s2", "s3", "s4", "s7", "s8", "s9", "s11", "s12", "s13", "s14", "s15",
+                                              "s17", "s20", "s21", "cycle"]}),
 ]
 
 

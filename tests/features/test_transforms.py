@@ -126,3 +126,17 @@ def test_a_transform_saved_here_is_not_parsed_again_unless_its_bytes_changed(tmp
     reloaded = load_transform(tmp_path / "t.skops")
     assert reloaded is not transform
     np.testing.assert_array_equal(reloaded.transform(machines), transform.transform(machines))
+
+
+def test_skops_is_imported_without_torch_and_trusts_the_same_types():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom modelfab.features.persist import skops_io\nskops_io()\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES as names\n"
+            "import torch\nassert torch.ones(2).sum().item() == 2\nprint(len(names))\n")
+    blocked = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    plain = subprocess.run([sys.executable, "-c", "from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES "
+                            "as names\nprint(len(names))"], capture_output=True, text=True, check=True).stdout
+    assert int(blocked) == int(plain) > 100

@@ -16,6 +16,39 @@ from modelfab.errors import StoreError
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "modelfab.", "builtins.", "collections.")
 
 
+def skops_io():  # noqa: ANN201
+    """`skops.io`, imported without importing PyTorch.
+
+    On import, skops lists scikit-learn's estimators, and the walk through scikit-learn's
+    packages imports `sklearn.externals.array_api_compat.torch`, which imports torch: 2-3 s
+    here, in every process that saves or loads a transform (a table run, `modelfab predict`,
+    the server), for a package no table model uses. The walk skips a package that fails to
+    import, and that one is not an estimator, so with torch unimportable for the moment the
+    list is the same (208 names) and the import takes half the time. Where torch is already
+    loaded (a deep-learning run), nothing is blocked."""
+    import sys
+
+    if "skops.io" in sys.modules or "torch" in sys.modules:
+        import skops.io
+
+        return skops.io
+    blocker = _NoTorch()
+    sys.meta_path.insert(0, blocker)
+    try:
+        import skops.io
+    finally:
+        sys.meta_path.remove(blocker)
+    return skops.io
+
+
+class _NoTorch:
+    """An import finder that makes `import torch` fail, while installed."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"{name} is not imported while skops lists its trusted types", name=name)
+
+
 def save_transform(obj: object, path: Path) -> None:
     """Dump with skops, then make the bytes depend on the fitted values alone.
 
@@ -27,7 +60,7 @@ def save_transform(obj: object, path: Path) -> None:
     on in memory)."""
     import zipfile
 
-    import skops.io as sio
+    sio = skops_io()
 
     raw = io.BytesIO()
     sio.dump(obj, raw)
@@ -81,7 +114,7 @@ def _canonical_ids(schema: object) -> dict[str, str]:
 
 
 def load_transform(path: Path) -> object:
-    import skops.io as sio
+    sio = skops_io()
 
     data = path.read_bytes()
     saved = _SAVED.get(hashlib.sha256(data).digest())
