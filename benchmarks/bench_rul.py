@@ -30,7 +30,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "turbofan-rul"
 STORES = ROOT / "benchmarks" / ".work" / "rul"
-STEPS50 = {"features.sequence.steps": 50}  # the example's window, pinned so rows keep their meaning
+SENSORS = ["s2", "s3", "s4", "s7", "s8", "s9", "s11", "s12", "s13", "s14", "s15", "s17", "s20", "s21"]
+# The example's window and inputs before session 8, pinned so rows keep their meaning.
+STEPS50 = {"features.sequence.steps": 50, "features.sequence.columns": SENSORS}
+AGE = STEPS50 | {"features.sequence.columns": [*SENSORS, "cycle"]}  # the example since session 8
 ALL_WINDOWS = {"train.early_stopping.near_end": None} | STEPS50  # what early stopping watched before
 ONE_NET = {"train.seeds": 1} | ALL_WINDOWS
 OLD = ALL_WINDOWS | {"features.sequence.steps": 30, "train.kernel": 10}  # the CNN example before it was re-chosen
@@ -42,16 +45,18 @@ VARIANTS = [  # (name, spec file, changed keys)
     ("CNN, one net, 50 steps, 5-wide, weight average (train.ema 0.99)", "fab.cnn.yaml", ONE_NET | {"train.ema": 0.99}),
     ("CNN, one net, 50 steps, 5-wide, RUL cap 130", "fab.cnn.yaml", ONE_NET | {"data.remaining_life.cap": 130}),
     ("CNN, mean of 5 nets, 50 steps, 5-wide kernels, stopping on all windows", "fab.cnn.yaml", ALL_WINDOWS),
-    ("CNN, mean of 5 nets, 50 steps, 5-wide, stopping on the last 150 cycles (the example)", "fab.cnn.yaml", STEPS50),
+    ("CNN, mean of 5 nets, 50 steps, 5-wide, stopping on the last 150 cycles (the example before)", "fab.cnn.yaml",
+     STEPS50),
     ("Transformer (the example)", "fab.transformer.yaml", {}),
     ("LSTM (the example)", "fab.lstm.yaml", {}),
     ("CNN, mean of 5 nets, 80 steps, 5-wide, stopping on the last 150 cycles", "fab.cnn.yaml",
-     {"features.sequence.steps": 80}),
+     STEPS50 | {"features.sequence.steps": 80}),
     ("CNN, mean of 5 nets, 120 steps, 5-wide, stopping on the last 150 cycles", "fab.cnn.yaml",
-     {"features.sequence.steps": 120}),
-    ("CNN, mean of 5 nets, 50 steps, 5-wide, last 150 cycles, the cycle count as a 15th input", "fab.cnn.yaml",
-     STEPS50 | {"features.sequence.columns": ["s2", "s3", "s4", "s7", "s8", "s9", "s11", "s12", "s13", "s14", "s15",
-                                              "s17", "s20", "s21", "cycle"]}),
+     STEPS50 | {"features.sequence.steps": 120}),
+    ("CNN, mean of 5 nets, 50 steps, 5-wide, last 150 cycles, the cycle count as a 15th input (the example)",
+     "fab.cnn.yaml", AGE),
+    ("CNN, the example with the cycle count, RUL cap 135", "fab.cnn.yaml", AGE | {"data.remaining_life.cap": 135}),
+    ("CNN, the example with the cycle count, RUL cap 145", "fab.cnn.yaml", AGE | {"data.remaining_life.cap": 145}),
 ]
 
 
