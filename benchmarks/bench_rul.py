@@ -53,7 +53,7 @@ VARIANTS = [  # (name, spec file, changed keys)
      STEPS50 | {"features.sequence.steps": 80}),
     ("CNN, mean of 5 nets, 120 steps, 5-wide, stopping on the last 150 cycles", "fab.cnn.yaml",
      STEPS50 | {"features.sequence.steps": 120}),
-    ("CNN, mean of 5 nets, 50 steps, 5-wide, last 150 cycles, the cycle count as a 15th input (the example)",
+    ("CNN, mean of 5 nets, 50 steps, 5-wide, last 150 cycles, the cycle count also as a 15th channel (the example)",
      "fab.cnn.yaml", AGE),
     ("CNN, the example with the cycle count, RUL cap 135", "fab.cnn.yaml", AGE | {"data.remaining_life.cap": 135}),
     ("CNN, the example with the cycle count, RUL cap 145", "fab.cnn.yaml", AGE | {"data.remaining_life.cap": 145}),
