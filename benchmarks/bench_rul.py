@@ -57,6 +57,8 @@ VARIANTS = [  # (name, spec file, changed keys)
      "fab.cnn.yaml", AGE),
     ("CNN, the example with the cycle count, RUL cap 135", "fab.cnn.yaml", AGE | {"data.remaining_life.cap": 135}),
     ("CNN, the example with the cycle count, RUL cap 145", "fab.cnn.yaml", AGE | {"data.remaining_life.cap": 145}),
+    ("Transformer, the cycle count also as a 15th channel", "fab.transformer.yaml",
+     {"features.sequence.columns": [*SENSORS, "cycle"]}),
 ]
 
 
