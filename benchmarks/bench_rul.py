@@ -59,6 +59,8 @@ VARIANTS = [  # (name, spec file, changed keys)
     ("CNN, the example with the cycle count, RUL cap 145", "fab.cnn.yaml", AGE | {"data.remaining_life.cap": 145}),
     ("Transformer, the cycle count also as a 15th channel", "fab.transformer.yaml",
      {"features.sequence.columns": [*SENSORS, "cycle"]}),
+    ("CNN, the example with operating settings 1 and 2 as channels too", "fab.cnn.yaml",
+     AGE | {"data.drop": ["setting3"], "features.sequence.columns": [*SENSORS, "cycle", "setting1", "setting2"]}),
 ]
 
 
