@@ -51,13 +51,9 @@ def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: 
     result = read_json(evaluation.path / "metrics.json")
     candidate = result["metrics"]
     check_metrics(gate, rep["task"])
-    # Who the champion is was settled for the cache key (from the memo when the registry file is
-    # unchanged); MLflow is asked again only for the champion's package, to score it.
-    champ = ctx.run.extras.get("champion_identity")
-    if "champion_identity" not in ctx.run.extras:
-        from modelfab.registry import memo
-
-        champ = memo.identity(champion_info(ctx.run))
+    # Who the champion is was settled by champion_key, this stage's cache key (from the memo when
+    # the registry file is unchanged); MLflow is asked again only for a champion package to score.
+    champ = ctx.run.extras["champion_identity"]
     base = {"candidate": candidate, "rules": [r.model_dump() for r in gate.rules]}
     if champ is not None:
         base["champion"] = {k: champ[k] for k in ("name", "version", "digest")}

@@ -114,12 +114,11 @@ def _canonical_ids(schema: object) -> dict[str, str]:
 
 
 def load_transform(path: Path) -> object:
-    sio = skops_io()
-
     data = path.read_bytes()
     saved = _SAVED.get(hashlib.sha256(data).digest())
     if saved is not None:
         return saved
+    sio = skops_io()
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # skops raises zip, JSON and key errors for damaged files
