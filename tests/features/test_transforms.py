@@ -97,6 +97,32 @@ def test_saved_transform_bytes_are_reproducible(tmp_path, machines):
     assert load_transform(tmp_path / "a.skops").transform(machines).shape[0] == len(machines)
 
 
+def test_saved_file_holds_what_skops_dump_writes(tmp_path, machines):
+    # save_transform builds skops' state itself, to skip the indented JSON that dump writes.
+    import json
+    import zipfile
+
+    import skops.io as sio
+
+    from modelfab.features.persist import _canonical_ids
+
+    spec = parse_spec("name: t\ndata: {source: d.csv, target: Machine failure, drop: [UDI]}\n"
+                      "features: {encode: onehot, scale: robust}\n")
+    transform = build_transform(spec, build_report(machines, spec, "d.csv")).fit(machines, machines["Machine failure"])
+    save_transform(transform, tmp_path / "ours.skops")
+    sio.dump(transform, tmp_path / "theirs.skops")
+    with zipfile.ZipFile(tmp_path / "theirs.skops") as theirs:
+        schema = json.loads(theirs.read("schema.json"))
+        arrays = {name: theirs.read(name) for name in theirs.namelist() if name != "schema.json"}
+    numbers = _canonical_ids(schema)
+    with zipfile.ZipFile(tmp_path / "ours.skops") as ours:
+        assert json.loads(ours.read("schema.json")) == schema
+        assert len(ours.namelist()) == len(arrays) + 1
+        for name, data in arrays.items():
+            stem, suffix = name.rsplit(".", 1)
+            assert ours.read(f"{numbers[stem]}.{suffix}") == data
+
+
 def test_encode_target_codes_labels_in_report_order_and_names_an_unseen_one() -> None:
     from modelfab.errors import DataError
     from modelfab.features.featurize import encode_target
