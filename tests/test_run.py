@@ -86,13 +86,13 @@ def test_predictions_agree_everywhere(binary_project, tmp_path, machines):
 
 
 def test_train_predict_parity(binary_project):
-    """The package applied to raw test rows gives exactly the features training computed."""
+    """The package applied to raw rows gives exactly the features training computed."""
     run = modelfab.run(modelfab.load_spec(binary_project), hooks=[])
     features = run.load("features")
     forget_saved()  # the package's transform as read from its file, not the object featurize saved
     predictor = Predictor(run.store.path(run.refs["package"]))
-    recomputed = predictor.transform.transform(run.load("splits").test).astype(np.float32)
-    np.testing.assert_array_equal(recomputed, features.test.drop(columns="__target__").to_numpy())
+    recomputed = predictor.transform.transform(run.load("splits").valid).astype(np.float32)
+    np.testing.assert_array_equal(recomputed, features.valid.drop(columns="__target__").to_numpy())
 
 
 def test_gate_without_rules_blesses_nothing(tmp_path, machines):

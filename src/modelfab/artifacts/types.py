@@ -189,19 +189,14 @@ class Registration(JsonArtifact):
     kind: ClassVar[str] = "registration"
 
 
-@dataclass
-class Splits(Artifact):
-    """Train, validation and test rows. Files: `parts.parquet` (the three parts stacked, in that
-    order) and `parts.json` (rows per part) when the parts have the same columns and types, else
-    `train.parquet`, `valid.parquet`, `test.parquet` (a separate test file may type a column
-    differently); `info.json` (method, sizes)."""
+class Parts(Artifact):
+    """Tables with the same meaning per part (train, validation, ...), named by `PARTS`. Files:
+    `parts.parquet` (the parts stacked, in that order) and `parts.json` (rows per part) when the
+    parts have the same columns and types, else one `<part>.parquet` each (a separate test file
+    may type a column differently); `info.json`."""
 
-    train: Any
-    valid: Any
-    test: Any
-    info: dict = field(default_factory=dict)
-    kind: ClassVar[str] = "splits"
-    PARTS: ClassVar[tuple[str, ...]] = ("train", "valid", "test")
+    PARTS: ClassVar[tuple[str, ...]] = ()
+    info: dict
 
     def save(self, folder: Path) -> None:
         frames = [getattr(self, part) for part in self.PARTS]
@@ -218,7 +213,7 @@ class Splits(Artifact):
         return sum(int(getattr(self, p).memory_usage(index=True, deep=False).sum()) for p in self.PARTS)
 
     @classmethod
-    def load(cls, folder: Path) -> Splits:
+    def load(cls, folder: Path) -> Parts:
         if (folder / "parts.parquet").is_file():
             whole, rows = _read_frame(folder / "parts.parquet"), read_json(folder / "parts.json")
             bounds = np.cumsum([0, *(rows[part] for part in cls.PARTS)])
@@ -228,6 +223,33 @@ class Splits(Artifact):
         return cls(*parts, info=read_json(folder / "info.json"))
 
 
+@dataclass
+class Splits(Parts):
+    """Train, validation and test rows, with all their columns; `info.json` holds the method
+    and sizes."""
+
+    train: Any
+    valid: Any
+    test: Any
+    info: dict = field(default_factory=dict)
+    kind: ClassVar[str] = "splits"
+    PARTS: ClassVar[tuple[str, ...]] = ("train", "valid", "test")
+
+
+@dataclass
+class FeatureSet(Parts):
+    """Model-ready matrices of the rows a model learns from and is stopped on: one column per
+    output feature plus `__target__`, for the train and validation parts. There is no test
+    part: evaluate scores the test rows from their raw columns through the saved package, as
+    prediction will, so a matrix of them here would be computed and stored for nothing."""
+
+    train: Any
+    valid: Any
+    info: dict = field(default_factory=dict)
+    kind: ClassVar[str] = "feature_set"
+    PARTS: ClassVar[tuple[str, ...]] = ("train", "valid")
+
+
 def _same_layout(frames: list) -> bool:
     first = frames[0]
     return all(
@@ -235,12 +257,6 @@ def _same_layout(frames: list) -> bool:
         and f.index.dtype == first.index.dtype and f.index.names == first.index.names
         for f in frames[1:]
     )
-
-
-class FeatureSet(Splits):
-    """Model-ready matrices: one column per output feature plus `__target__`, for each part."""
-
-    kind: ClassVar[str] = "feature_set"
 
 
 @dataclass

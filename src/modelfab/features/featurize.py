@@ -1,5 +1,6 @@
-"""Featurize: fit the FeatureTransform on the training split only and turn every split into a
-model-ready matrix (one float column per feature, plus `__target__`)."""
+"""Featurize: fit the FeatureTransform on the training split only and turn the training and
+validation splits into model-ready matrices (one float column per feature, plus `__target__`).
+The test rows are left to evaluate, which scores them through the saved package."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def featurize(splits: Splits, report: DataReport, ctx) -> dict:  # noqa: ANN001
         train_matrix = transform.fit_transform(splits.train, y_train)
     names = [str(n) for n in transform.get_feature_names_out()]
     parts = {}
-    for part in Splits.PARTS:
+    for part in FeatureSet.PARTS:  # not the test rows: evaluate scores them through the package
         frame = getattr(splits, part)
         with reporting(ctx.progress):
             matrix = train_matrix if part == "train" else transform.transform(frame)
