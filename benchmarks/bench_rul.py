@@ -4,6 +4,7 @@ figure that mimics the test rule, so that choices can be made without the test e
     python benchmarks/bench_rul.py                        # every variant, one split
     python benchmarks/bench_rul.py --splits 5 --only 0,6  # validation alone, over five splits
     python benchmarks/bench_rul.py --held-out 5 --only 6,7  # engines kept out of the pipeline
+    python benchmarks/bench_rul.py --held-out 5 --blend 17,12  # two variants and their weighted means
 
 NASA's test engines are cut off 7-145 cycles before failure and scored at their last cycle
 against the true, uncapped remaining life. The pipeline's own validation RMSE is over every
@@ -61,7 +62,9 @@ VARIANTS = [  # (name, spec file, changed keys)
      {"features.sequence.columns": [*SENSORS, "cycle"]}),
     ("CNN, the example with operating settings 1 and 2 as channels too", "fab.cnn.yaml",
      AGE | {"data.drop": ["setting3"], "features.sequence.columns": [*SENSORS, "cycle", "setting1", "setting2"]}),
+    ("LightGBM, the example (window statistics, refit on the validation engines too)", "fab.yaml", {}),
 ]
+BLEND_WEIGHTS = (0.5, 0.6, 0.7, 0.8)  # the second variant's share in `--blend`
 
 
 def variant_spec(spec: str, changes: dict, store: Path) -> Path:
@@ -114,12 +117,14 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=0,
                         help="print only the RMSE on engines kept out of the pipeline, in N folds of the 100")
     parser.add_argument("--only", default="", help="comma-separated variant numbers (0 = the first row)")
+    parser.add_argument("--blend", default="", help="with --held-out: two variant numbers A,B; also prints "
+                        "the held-out RMSE of w*B + (1-w)*A for w in " + ", ".join(map(str, BLEND_WEIGHTS)))
     args = parser.parse_args()
-    chosen = [int(i) for i in args.only.split(",")] if args.only else range(len(VARIANTS))
+    chosen = [int(i) for i in (args.blend or args.only).split(",")] if (args.blend or args.only) else range(len(VARIANTS))
     if args.splits:
         return over_splits(chosen, args.splits)
     if args.held_out:
-        return over_held_out(chosen, args.held_out)
+        return over_held_out(chosen, args.held_out, blend=bool(args.blend))
     rows = []
     for i in chosen:
         label, spec, changes = VARIANTS[i]
@@ -150,24 +155,29 @@ def over_splits(chosen, n: int) -> None:  # noqa: ANN001
     shutil.rmtree(STORES, ignore_errors=True)
 
 
-def over_held_out(chosen, folds: int) -> None:  # noqa: ANN001
+def over_held_out(chosen, folds: int, blend: bool = False) -> None:  # noqa: ANN001
     """The fairest judge here: each fold's engines never enter the pipeline (not even as
     validation engines), which is the only way to judge options that train on the validation
-    engines (refit_full) or choose by them (early stopping). Scored like `valid ≤150`."""
+    engines (refit_full) or choose by them (early stopping). Scored like `valid ≤150`.
+
+    With `blend`, `chosen` is two variants A, B, and the rows also give the weighted means of
+    their predictions on the same held-out engines (a blend of two pipelines, computed here:
+    modelfab has no such family yet)."""
     import pandas as pd
     from sklearn.model_selection import KFold
 
     import modelfab
+    from modelfab.data.ingest import remaining_life
     from modelfab.evaluate.stage import near_end_scores
     from modelfab.models.package import Predictor
 
     data = yaml.safe_load((EXAMPLE / "fab.cnn.yaml").read_text())["data"]
     table = pd.read_csv(EXAMPLE / data["source"], sep=r"\s+", header=None, names=data["columns"])
     units = np.sort(table["unit"].unique())
-    rows = []
+    rows, predictions = [], []
     for i in chosen:
         label, spec, changes = VARIANTS[i]
-        figures = []
+        figures, kept_predictions = [], []
         for k, (kept, out) in enumerate(KFold(folds, shuffle=True, random_state=0).split(units)):
             source = EXAMPLE / f".outer-{i}-{k}.txt"  # beside the example, like the variant specs
             table[table["unit"].isin(units[kept])].to_csv(source, sep=" ", header=False, index=False)
@@ -182,9 +192,21 @@ def over_held_out(chosen, folds: int) -> None:  # noqa: ANN001
             held = table[table["unit"].isin(units[out])].reset_index(drop=True)
             predictor = Predictor(run.store.path(run.refs["package"]))
             figures.append(near_end_scores(predictor, held, "unit", "cycle", 150, "held-out engines")["rmse"])
+            if blend:
+                truth = remaining_life(held, "unit", "cycle").to_numpy()
+                scored = predictor.scores(held, source="held-out engines")
+                kept_predictions.append((truth, np.asarray(scored, dtype=float).ravel()))
             shutil.rmtree(store, ignore_errors=True)
         rows.append((label, figures))
+        predictions.append(kept_predictions)
         print(f"{label}: held-out ≤150 mean {np.mean(figures):.2f}", file=sys.stderr)
+    if blend:
+        for w in BLEND_WEIGHTS:
+            figures = []
+            for (truth, a), (_, b) in zip(*predictions, strict=True):
+                near = truth <= 150  # near_end_scores' rows
+                figures.append(rmse(w * b[near] + (1 - w) * a[near], truth[near]))
+            rows.append((f"{w:g} × row {chosen[1]} + {1 - w:g} × row {chosen[0]}", figures))
     print(f"| variant | held-out engines ≤150 RMSE, mean of {folds} folds | per fold |")
     print("|---|---|---|")
     for label, figures in rows:

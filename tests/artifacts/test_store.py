@@ -87,3 +87,25 @@ def test_splits_roundtrip_in_one_file_or_three(tmp_path):
         for part in Splits.PARTS:
             pd.testing.assert_frame_equal(getattr(back, part), getattr(splits, part))
         assert back.info == splits.info
+
+
+def test_feature_set_holds_train_and_valid_and_reads_one_stored_with_test_rows(tmp_path):
+    import pandas as pd
+
+    from modelfab.artifacts import FeatureSet, Splits
+
+    def frame(n, start):
+        return pd.DataFrame({"f": [float(i) for i in range(n)], "__target__": [0] * n},
+                            index=pd.RangeIndex(start, start + n, name="line"))
+
+    features = FeatureSet(frame(4, 2), frame(2, 6), {"features": ["f"]})
+    features.save(tmp_path)
+    back = FeatureSet.load(tmp_path)
+    pd.testing.assert_frame_equal(back.train, features.train)
+    pd.testing.assert_frame_equal(back.valid, features.valid)
+    assert not hasattr(back, "test")
+    older = tmp_path / "older"  # written before the test part was dropped: its test rows are ignored
+    older.mkdir()
+    Splits(frame(4, 2), frame(2, 6), frame(3, 8), {"features": ["f"]}).save(older)
+    back = FeatureSet.load(older)
+    pd.testing.assert_frame_equal(back.valid, features.valid)
