@@ -64,3 +64,42 @@ def test_an_empty_write_ahead_log_counts_as_none(tmp_path):
     assert memo.file_state(db) != open_state  # the commit waits in the log
     con.close()
     assert memo.file_state(tmp_path / "missing.db") is None
+
+
+PREDICT = """
+import json, sys
+from pathlib import Path
+import modelfab
+from modelfab.serve.batch import predict_file
+rows, version = predict_file(modelfab.load_spec(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))
+print(json.dumps({"mlflow": "mlflow" in sys.modules, "version": version}))
+"""
+
+
+def predict_in_a_fresh_process(spec, ref, source, output) -> dict:  # noqa: ANN001
+    done = subprocess.run([sys.executable, "-c", PREDICT, str(spec), ref, str(source), str(output)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_batch_prediction_with_the_champion_asks_mlflow_once_while_the_registry_is_unchanged(
+        binary_project, machines, tmp_path):
+    import pandas as pd
+
+    project = modelfab.load_spec(binary_project)
+    run = modelfab.run(project, hooks=[])
+    source = tmp_path / "in.csv"
+    machines.drop(columns=["Machine failure"]).head(50).to_csv(source, index=False)
+    name = project.spec.model_name
+    first = predict_in_a_fresh_process(binary_project, f"{name}@champion", source, tmp_path / "a.csv")
+    assert first == {"mlflow": True, "version": f"{name} version 1"}  # learns where the package is
+    again = predict_in_a_fresh_process(binary_project, name, source, tmp_path / "b.csv")  # NAME = its champion
+    assert again == {"mlflow": False, "version": f"{name} version 1"}
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+    by_number = predict_in_a_fresh_process(binary_project, f"{name}/1", source, tmp_path / "c.csv")
+    assert by_number["mlflow"]  # only the champion is recorded
+
+    registry.client(project.tracking_uri).set_registered_model_tag(name, "owner", "line 3")  # any commit
+    assert predict_in_a_fresh_process(binary_project, name, source, tmp_path / "d.csv")["mlflow"]
+    assert memo.recall(run.store.cache, project.tracking_uri, name, "champion") == (False, None)

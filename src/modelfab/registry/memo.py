@@ -79,3 +79,27 @@ def remember(cache: Path, uri: str, name: str, alias: str) -> None:
     info = registry.champion(registry.client(uri), name, alias)
     atomic_write_text(cache / FILE, json.dumps({"for": [uri, name, alias], "state": state,
                                                 "champion": identity(info)}))
+
+
+def recall_package(cache: Path, uri: str, name: str, alias: str) -> tuple[Path, int] | None:
+    """The champion's package folder and version, when the record holds them and still holds."""
+    known, champ = recall(cache, uri, name, alias)
+    if not known or not champ or not champ.get("package"):
+        return None
+    package = Path(champ["package"])
+    return (package, int(champ["version"])) if package.is_dir() else None
+
+
+def remember_package(cache: Path, uri: str, name: str, alias: str, info: Any) -> None:
+    """Add where the champion's package is to the record, after a batch prediction asked MLflow
+    for it, so the next one need not import MLflow (1-2 s of `modelfab predict`). Only a record
+    that still holds and names this same version is extended; asking MLflow for a package writes
+    nothing to the registry, so the recorded state stays true. A run does not record the path:
+    it would cost each tracked run one more registry query, for a question only prediction asks."""
+    path = sqlite_file(uri)
+    known, champ = recall(cache, uri, name, alias)
+    if path is None or not known or not champ or champ.get("version") != info.version:
+        return
+    entry = json.loads((cache / FILE).read_text())
+    entry["champion"]["package"] = str(info.package)
+    atomic_write_text(cache / FILE, json.dumps(entry))

@@ -12,8 +12,8 @@ from modelfab.spec.load import Project
 
 
 def predict_file(project: Project, ref: str, source: Path, output: Path) -> tuple[int, str]:
-    info = registry.resolve(registry.client(project.tracking_uri), ref)
-    predictor = Predictor(info.package)
+    model, version, package = _package(project, ref)
+    predictor = Predictor(package)
     frame = read_table(source, key="DATA")
     for name, column in predictor.meta["schema"]["columns"].items():
         if column["kind"] == "image":  # a manifest's relative paths are relative to the manifest
@@ -26,4 +26,22 @@ def predict_file(project: Project, ref: str, source: Path, output: Path) -> tupl
     else:
         result.to_csv(tmp, index=False)
     tmp.replace(output)
-    return len(result), f"{info.name} version {info.version}"
+    return len(result), f"{model} version {version}"
+
+
+def _package(project: Project, ref: str) -> tuple[str, int, Path]:
+    """(model name, version, package folder) of a reference. The project's own champion comes
+    from the store's record of it while the registry file is unchanged (no MLflow import);
+    anything else, or a stale record, is asked of MLflow, and the answer recorded."""
+    from modelfab.registry import memo
+
+    name, alias, _ = registry.parse_reference(ref)
+    cache, uri = project.store_dir / "cache", project.tracking_uri
+    if alias:
+        known = memo.recall_package(cache, uri, name, alias)
+        if known:
+            return name, known[1], known[0]
+    info = registry.resolve(registry.client(uri), ref)
+    if alias:
+        memo.remember_package(cache, uri, name, alias, info)
+    return info.name, info.version, info.package
