@@ -8,7 +8,7 @@ Files: `package.json`, `transform.skops`, `model/` (the family's files).
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,16 @@ from modelfab.models import family as model_family
 PACKAGE_FILE = "package.json"
 
 
+@cache
+def _train_config():  # noqa: ANN202
+    """The validator of a package's `train:` config, built once per process (about 1 ms each)."""
+    from pydantic import TypeAdapter
+
+    from modelfab.spec.schema import TrainConfig
+
+    return TypeAdapter(TrainConfig)
+
+
 class Predictor:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -37,11 +47,7 @@ class Predictor:
 
     @cached_property
     def model(self) -> ModelFamily:
-        from pydantic import TypeAdapter
-
-        from modelfab.spec.schema import TrainConfig
-
-        config = TypeAdapter(TrainConfig).validate_python(self.meta["config"])
+        config = _train_config().validate_python(self.meta["config"])
         family = model_family(self.meta["family"])
         return family.load(self.folder / "model", config, self.meta["task"], len(self.meta["classes"]))
 
