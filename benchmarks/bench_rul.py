@@ -103,7 +103,7 @@ def scores(spec: str, changes: dict, name: str, split_seed: int | None = None) -
     # at most 150 cycles from failure against their true, uncapped remaining life.
     validation = read_json(run.store.path(run.refs["evaluation"]) / "metrics.json")["validation"]
     shutil.rmtree(store, ignore_errors=True)
-    return y, s, validation["rmse"]
+    return y, s, validation.get("rmse", float("nan"))  # none when the model trained on them (refit_full)
 
 
 def rmse(pred: np.ndarray, true: np.ndarray) -> float:

@@ -24,7 +24,7 @@ def permutation_importance(predictor, frame: pd.DataFrame, y: np.ndarray, metric
     task, threshold = predictor.task, predictor.meta["threshold"]
 
     def score(data: pd.DataFrame) -> float:
-        scores = predictor.model.predict_scores(predictor.transform.transform(data).astype(np.float32))
+        scores = predictor.unchecked_scores(data)
         return better(metric, compute(task, y, scores, threshold)[metric], 0.0)  # higher is better
 
     baseline = score(frame)
@@ -39,7 +39,7 @@ def permutation_importance(predictor, frame: pd.DataFrame, y: np.ndarray, metric
         for _ in range(0, repeats, batch):
             stacked = pd.concat([frame] * batch, ignore_index=True)
             stacked[name] = np.concatenate([frame[name].to_numpy()[rng.permutation(n)] for _ in range(batch)])
-            scores = predictor.model.predict_scores(predictor.transform.transform(stacked).astype(np.float32))
+            scores = predictor.unchecked_scores(stacked)
             drops += [baseline - better(metric, compute(task, y, scores[i * n:(i + 1) * n], threshold)[metric], 0.0)
                       for i in range(batch)]
         result[name] = float(np.mean(drops))

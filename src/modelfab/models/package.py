@@ -40,6 +40,8 @@ class Predictor:
         if not (self.folder / PACKAGE_FILE).is_file():
             raise DataError(f"{self.folder} is not a modelfab model package (no {PACKAGE_FILE})")
         self.meta = read_json(self.folder / PACKAGE_FILE)
+        # A blend (models/blend.py): packages of its own, whose scores are averaged.
+        self.members = [(float(m["weight"]), Predictor(self.folder / m["folder"])) for m in self.meta.get("members", [])]
 
     @cached_property
     def transform(self):  # noqa: ANN201
@@ -62,7 +64,7 @@ class Predictor:
         from modelfab.features.records import RecordTransform, Unsupported
 
         reference = self.folder / "reference.parquet"
-        if not reference.is_file():
+        if self.members or not reference.is_file():
             return None
         try:
             fast = RecordTransform(self.transform)
@@ -113,8 +115,21 @@ class Predictor:
 
     def scores(self, frame: pd.DataFrame, source: str = "input") -> np.ndarray:
         self.check(frame, source)
-        X = self.transform.transform(frame).astype(np.float32)
-        return self.model.predict_scores(X)
+        return self.unchecked_scores(frame)
+
+    def unchecked_scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """Scores of rows already checked against the schema (importance's shuffled copies)."""
+        if self.members:
+            total = sum(weight for weight, _ in self.members)
+            return sum(weight * member.unchecked_scores(frame) for weight, member in self.members) / total
+        return self.model.predict_scores(self.transform.transform(frame).astype(np.float32))
+
+    def warm(self) -> None:
+        """Load what a prediction needs now (the server, before a switch), not on a request."""
+        for _, member in self.members:
+            member.warm()
+        if not self.members:
+            self.transform, self.model, self.record_transform  # noqa: B018
 
     def predict_frame(self, frame: pd.DataFrame, source: str = "input") -> pd.DataFrame:
         """One row per input row: `prediction`, and `proba_<class>` columns for classifiers."""

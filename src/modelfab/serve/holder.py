@@ -41,8 +41,7 @@ class ModelHolder:
     @staticmethod
     def _load(info: Any) -> Served:
         predictor = Predictor(info.package)
-        # Load the transform, the model and the checked record path before the switch, not on a request.
-        predictor.transform, predictor.model, predictor.record_transform  # noqa: B018
+        predictor.warm()  # the transform, the model and the checked record path: before the switch
         return Served(info.name, info.version, predictor, record_model(predictor.meta))
 
     def refresh(self) -> bool:

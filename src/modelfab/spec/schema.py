@@ -428,9 +428,35 @@ class SearchConfig(ModelConfig):
     prune: bool = Field(True, description="Stop a trial after a fold when it is behind the median of earlier trials.")
 
 
+class BlendMember(Section):
+    model: str = Field(description="A registered model: NAME (its champion), NAME@ALIAS or NAME/VERSION.")
+    weight: float = Field(1.0, gt=0, description="Its share of the blend (weights are divided by their sum).")
+
+
+class BlendConfig(ModelConfig):
+    """A weighted mean of the predictions of models already registered, each through its own
+    package (its own transform: other cleaning, features, even another kind of model). Nothing
+    is fitted: run the members' specs first. The members must answer this spec's task, and
+    classifiers the same classes. Choose the weights on data the members did not train on (for
+    C-MAPSS, engines held out of the pipeline: benchmarks/bench_rul.py --blend), never on the
+    test rows.
+
+    ```yaml
+    train:
+      type: blend
+      members:
+        - {model: turbofan-rul, weight: 0.3}
+        - {model: turbofan-rul-cnn, weight: 0.7}
+    ```
+    """
+
+    type: Literal["blend"] = "blend"
+    members: list[BlendMember] = Field(min_length=2, description="The registered models and their weights.")
+
+
 TrainConfig = Annotated[
     LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig | SearchConfig
-    | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig,
+    | BlendConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig,
     Field(discriminator="type"),
 ]
 

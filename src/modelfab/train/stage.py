@@ -14,16 +14,20 @@ from modelfab import __version__
 from modelfab.artifacts import DataReport, FeatureSet, FeatureTransform, ModelPackage, Splits, read_json, write_json
 from modelfab.features.featurize import TARGET
 from modelfab.models import make_model
+from modelfab.models.blend import members_key
 from modelfab.models.package import PACKAGE_FILE
 from modelfab.pipeline import stage
 
 REFERENCE_ROWS = 100_000  # training rows kept in the package as the monitoring reference
 
 
-@stage("train", outputs={"package": ModelPackage}, sections=("train",), code=("modelfab.models",))
+@stage("train", outputs={"package": ModelPackage}, sections=("train",), code=("modelfab.models",),
+       external=members_key)
 def train(features: FeatureSet, transform: FeatureTransform, report: DataReport, splits: Splits,
           ctx) -> ModelPackage:  # noqa: ANN001
     rep, config = report.data, ctx.project.spec.train
+    if config.type == "blend":
+        return blend(config, rep, splits, ctx)
     X, y = xy(features.train)
     X_valid, y_valid = xy(features.valid)
     near_end = getattr(getattr(config, "early_stopping", None), "near_end", None)
@@ -58,6 +62,28 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     })
     if context and context.checkpoint:
         context.checkpoint.unlink(missing_ok=True)  # the package holds the result; the checkpoint is spent
+    return ModelPackage(folder)
+
+
+def blend(config, rep: dict, splits: Splits, ctx) -> ModelPackage:  # noqa: ANN001
+    """A package of registered packages (models/blend.py); nothing is fitted. For a binary task
+    the threshold is chosen on the validation rows' blended scores, as for any model."""
+    from modelfab.features.featurize import encode_target
+    from modelfab.models.blend import MEMBERS_EXTRA, package_members
+    from modelfab.models.package import Predictor
+
+    folder = ctx.folder()
+    described = package_members(folder, config, rep, ctx.run.extras[MEMBERS_EXTRA])
+    meta = {"format": 1, "modelfab": __version__, "family": "blend", "config": config.model_dump(mode="json"),
+            "task": rep["task"], "target": rep["target"], "classes": rep["classes"], "threshold": 0.5,
+            "features": [], "layout": None, **described}
+    write_json(folder / PACKAGE_FILE, meta)
+    if rep["task"] == "binary" and len(splits.valid):
+        scores = Predictor(folder).scores(splits.valid, source="validation rows")
+        meta["threshold"] = choose_threshold(config.decision_threshold, "binary",
+                                             encode_target(splits.valid[rep["target"]], rep), scores)
+        write_json(folder / PACKAGE_FILE, meta)
+    write_reference(splits.train, [*described["inputs"], rep["target"]], folder / "reference.parquet")
     return ModelPackage(folder)
 
 

@@ -1,0 +1,70 @@
+"""A blend: the weighted mean of registered models' predictions, each made by its own package.
+
+Unlike the `ensemble` family, whose members are fitted here on one feature matrix, a blend
+fits nothing: its members are packages already registered, each with its own cleaning,
+features and kind of model (a CNN over sensor sequences and LightGBM over window statistics).
+The blend package holds copies of them (`member-0/`, ...), so it is as self-contained as any
+other package; `Predictor` averages their scores.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from modelfab.artifacts import read_json
+from modelfab.errors import DataError
+
+MEMBERS_EXTRA = "blend_members"  # run.extras: the members' registry entries, settled by the cache key
+
+
+def members_key(run: Any) -> str:
+    """The train stage's outside state: for a blend, which versions its members are (a member
+    registered again makes a new blend); for anything else, nothing, and no MLflow import."""
+    config = run.project.spec.train
+    if config.type != "blend":
+        return ""
+    from modelfab.registry import client as registry
+
+    c = registry.client(run.project.tracking_uri)
+    infos = [registry.resolve(c, member.model) for member in config.members]
+    run.extras[MEMBERS_EXTRA] = infos
+    return ",".join(f"{i.name}/{i.version}/{i.digest}" for i in infos)
+
+
+def package_members(folder: Path, config: Any, report: dict, infos: list) -> dict:
+    """Copy the members' packages into `folder`; returns what package.json says of the blend:
+    its members, and the inputs and schema that cover all of theirs."""
+    from modelfab.models.package import PACKAGE_FILE
+
+    members, inputs, columns, features = [], [], {}, []
+    on_validation = False
+    for i, (member, info) in enumerate(zip(config.members, infos, strict=True)):
+        sub = folder / f"member-{i}"
+        shutil.copytree(info.package, sub)
+        meta = read_json(sub / PACKAGE_FILE)
+        _check_member(member.model, meta, report)
+        inputs += meta["inputs"]
+        features += meta["schema"]["features"]
+        columns |= meta["schema"]["columns"]
+        on_validation |= bool(meta.get("trained_on_validation"))
+        members.append({"folder": sub.name, "model": info.name, "version": info.version, "digest": info.digest,
+                        "weight": member.weight})
+    inputs = list(dict.fromkeys(inputs))
+    schema = {"features": list(dict.fromkeys(features)), "entity": report.get("entity"), "time": report.get("time"),
+              "target": report["target"], "columns": columns}
+    return {"members": members, "inputs": inputs, "schema": schema, "trained_on_validation": on_validation}
+
+
+def _check_member(name: str, meta: dict, report: dict) -> None:
+    """A member must answer the same question: the same task, target and classes in the same order."""
+    problems = []
+    if meta["task"] != report["task"]:
+        problems.append(f"its task is {meta['task']}, this spec's is {report['task']}")
+    if meta["target"] != report["target"]:
+        problems.append(f"its target is {meta['target']!r}, this spec's is {report['target']!r}")
+    if [str(c) for c in meta["classes"]] != [str(c) for c in report["classes"]]:
+        problems.append(f"its classes are {meta['classes']}, this spec's are {report['classes']}")
+    if problems:
+        raise DataError(f"train.members: model {name!r} cannot join this blend: {'; '.join(problems)}")
