@@ -138,3 +138,20 @@ def test_turbofan_sequence_small(tmp_path, spec):
         assert run.load("blessing").data["candidate"]["rmse"] < 45
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
+def test_turbofan_blend_small(tmp_path):
+    folder = copy("turbofan-rul", tmp_path)
+    try:
+        for spec in ("fab.cnn.yaml", "fab.blend.yaml"):  # two epochs: a gate the small nets can pass
+            text = (folder / spec).read_text().replace("epochs: 80", "epochs: 2").replace("seeds: 5", "seeds: 2")
+            (folder / spec).write_text(text.replace("max: 20.0", "max: 45.0"))
+        for member in ("fab.yaml", "fab.cnn.yaml"):  # registered first: the blend averages their packages
+            modelfab.run(modelfab.load_spec(folder / member), hooks=[])
+        run = modelfab.run(modelfab.load_spec(folder / "fab.blend.yaml"), hooks=[])
+        blessing = run.load("blessing").data
+        assert blessing["blessed"] and blessing["candidate"]["rmse"] < 45
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
