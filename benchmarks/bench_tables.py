@@ -95,24 +95,31 @@ def bench_rerun() -> None:
 
 # --- overhead -------------------------------------------------------------------------------------
 
-def hand_written(csv: Path) -> float:
-    """The same LightGBM training written by hand: the example's features, split, early stopping,
-    refit, threshold on validation rows, F1 on the test rows."""
-    import lightgbm as lgb
-    import numpy as np
+def hand_features(csv: Path):  # noqa: ANN201
+    """The example's inputs and combinations, by hand: (features, target)."""
     import pandas as pd
-    from sklearn.metrics import f1_score, precision_recall_curve
-    from sklearn.model_selection import train_test_split
 
     df = pd.read_csv(csv, encoding="utf-8-sig")
-    y = df["Machine failure"].to_numpy()
+    y = df["Machine failure"]
     X = df[["Type", "Air temperature [K]", "Process temperature [K]", "Rotational speed [rpm]",
             "Torque [Nm]", "Tool wear [min]"]].copy()
     X["Type"] = X["Type"].map({"H": 0, "L": 1, "M": 2})
     X["power"] = X["Torque [Nm]"] * X["Rotational speed [rpm]"]
     X["gap"] = X["Process temperature [K]"] - X["Air temperature [K]"]
     X["strain"] = X["Tool wear [min]"] * X["Torque [Nm]"]
-    X = X.to_numpy(dtype=np.float32)
+    return X, y
+
+
+def hand_written(csv: Path) -> float:
+    """The same LightGBM training written by hand: the example's features, split, early stopping,
+    refit, threshold on validation rows, F1 on the test rows."""
+    import lightgbm as lgb
+    import numpy as np
+    from sklearn.metrics import f1_score, precision_recall_curve
+    from sklearn.model_selection import train_test_split
+
+    X, y = hand_features(csv)
+    X, y = X.to_numpy(dtype=np.float32), y.to_numpy()
     X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
     X_fit, X_val, y_fit, y_val = train_test_split(X_rest, y_rest, test_size=0.2, stratify=y_rest, random_state=0)
     params = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "verbosity": -1, "seed": 0,
@@ -133,18 +140,10 @@ def hand_written_sklearn_api(csv: Path) -> float:
     the table only; the baseline is the faster native version above."""
     import lightgbm as lgb
     import numpy as np
-    import pandas as pd
     from sklearn.metrics import f1_score, precision_recall_curve
     from sklearn.model_selection import train_test_split
 
-    df = pd.read_csv(csv, encoding="utf-8-sig")
-    y = df["Machine failure"]
-    X = df[["Type", "Air temperature [K]", "Process temperature [K]", "Rotational speed [rpm]",
-            "Torque [Nm]", "Tool wear [min]"]].copy()
-    X["Type"] = X["Type"].map({"H": 0, "L": 1, "M": 2})
-    X["power"] = X["Torque [Nm]"] * X["Rotational speed [rpm]"]
-    X["gap"] = X["Process temperature [K]"] - X["Air temperature [K]"]
-    X["strain"] = X["Tool wear [min]"] * X["Torque [Nm]"]
+    X, y = hand_features(csv)
     X.columns = [c.split(" [")[0].replace(" ", "_") for c in X.columns]  # LightGBM refuses brackets
     X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
     X_fit, X_val, y_fit, y_val = train_test_split(X_rest, y_rest, test_size=0.2, stratify=y_rest, random_state=0)
