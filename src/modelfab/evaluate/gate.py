@@ -70,7 +70,6 @@ def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: 
 
         info = champion_info(ctx.run)
         if info is not None:
-            base["champion"] = {"name": info.name, "version": info.version, "digest": info.digest}
             champion_metrics, _, _ = score_package(Predictor(info.package), splits, rep, ctx.project.spec)
             base["champion"]["metrics"] = champion_metrics
     verdicts = [judge(rule, candidate, champion_metrics) for rule in gate.rules]

@@ -126,9 +126,10 @@ class Predictor:
 
     def warm(self) -> None:
         """Load what a prediction needs now (the server, before a switch), not on a request."""
-        for _, member in self.members:
-            member.warm()
-        if not self.members:
+        if self.members:
+            for _, member in self.members:
+                member.warm()
+        else:
             self.transform, self.model, self.record_transform  # noqa: B018
 
     def predict_frame(self, frame: pd.DataFrame, source: str = "input") -> pd.DataFrame:

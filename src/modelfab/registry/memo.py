@@ -37,17 +37,23 @@ def file_state(path: Path) -> list[int] | None:
 
 def recall(cache: Path, uri: str, name: str, alias: str) -> tuple[bool, dict | None]:
     """(True, champion or None) when the record still holds; (False, None) when MLflow must be asked."""
+    entry = _valid_entry(cache, uri, name, alias)
+    return (False, None) if entry is None else (True, entry.get("champion"))
+
+
+def _valid_entry(cache: Path, uri: str, name: str, alias: str) -> dict | None:
+    """The whole record, if it is for this question and the registry file is in its recorded state."""
     path = sqlite_file(uri)
     memo = cache / FILE
     if path is None or not memo.is_file():
-        return False, None
+        return None
     try:
         entry = json.loads(memo.read_text())
     except (OSError, ValueError):
-        return False, None
+        return None
     if entry.get("for") != [uri, name, alias] or entry.get("state") != file_state(path):
-        return False, None
-    return True, entry.get("champion")
+        return None
+    return entry
 
 
 def identity(info: Any) -> dict | None:
@@ -96,10 +102,8 @@ def remember_package(cache: Path, uri: str, name: str, alias: str, info: Any) ->
     that still holds and names this same version is extended; asking MLflow for a package writes
     nothing to the registry, so the recorded state stays true. A run does not record the path:
     it would cost each tracked run one more registry query, for a question only prediction asks."""
-    path = sqlite_file(uri)
-    known, champ = recall(cache, uri, name, alias)
-    if path is None or not known or not champ or champ.get("version") != info.version:
+    entry = _valid_entry(cache, uri, name, alias)
+    if entry is None or not entry.get("champion") or entry["champion"].get("version") != info.version:
         return
-    entry = json.loads((cache / FILE).read_text())
     entry["champion"]["package"] = str(info.package)
     atomic_write_text(cache / FILE, json.dumps(entry))
