@@ -4,7 +4,7 @@ figure that mimics the test rule, so that choices can be made without the test e
     python benchmarks/bench_rul.py                        # every variant, one split
     python benchmarks/bench_rul.py --splits 5 --only 0,6  # validation alone, over five splits
     python benchmarks/bench_rul.py --held-out 5 --only 6,7  # engines kept out of the pipeline
-    python benchmarks/bench_rul.py --held-out 5 --blend 17,12  # two variants and their weighted means
+    python benchmarks/bench_rul.py --held-out 5 --blend 17,12  # two variants, their weighted means
 
 NASA's test engines are cut off 7-145 cycles before failure and scored at their last cycle
 against the true, uncapped remaining life. The pipeline's own validation RMSE is over every
@@ -21,6 +21,8 @@ so that the record is complete: it is not what the variants are judged by.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -31,12 +33,18 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "turbofan-rul"
 STORES = ROOT / "benchmarks" / ".work" / "rul"
+# Held-out predictions, kept across invocations so that blends can be tried without training the
+# members again; keyed by everything that made them (spec, changes, fold, modelfab's code).
+PREDICTIONS = ROOT / "benchmarks" / ".work" / "rul-held-out"
 SENSORS = ["s2", "s3", "s4", "s7", "s8", "s9", "s11", "s12", "s13", "s14", "s15", "s17", "s20", "s21"]
 # The example's window and inputs before session 8, pinned so rows keep their meaning.
 STEPS50 = {"features.sequence.steps": 50, "features.sequence.columns": SENSORS}
 AGE = STEPS50 | {"features.sequence.columns": [*SENSORS, "cycle"]}  # the example since session 8
 ALL_WINDOWS = {"train.early_stopping.near_end": None} | STEPS50  # what early stopping watched before
 ONE_NET = {"train.seeds": 1} | ALL_WINDOWS
+# The Transformer example before session 10: one net over 30 steps of the sensors, stopping on all windows.
+TRANSFORMER30 = {"features.sequence.steps": 30, "features.sequence.columns": SENSORS, "train.seeds": 1,
+                 "train.early_stopping.near_end": None}
 OLD = ALL_WINDOWS | {"features.sequence.steps": 30, "train.kernel": 10}  # the CNN example before it was re-chosen
 VARIANTS = [  # (name, spec file, changed keys)
     ("LightGBM, window statistics (without refit on the validation engines)", "fab.yaml", {"train.refit_full": False}),
@@ -48,7 +56,7 @@ VARIANTS = [  # (name, spec file, changed keys)
     ("CNN, mean of 5 nets, 50 steps, 5-wide kernels, stopping on all windows", "fab.cnn.yaml", ALL_WINDOWS),
     ("CNN, mean of 5 nets, 50 steps, 5-wide, stopping on the last 150 cycles (the example before)", "fab.cnn.yaml",
      STEPS50),
-    ("Transformer (the example)", "fab.transformer.yaml", {}),
+    ("Transformer, one net over 30 steps (the example before session 10)", "fab.transformer.yaml", TRANSFORMER30),
     ("LSTM (the example)", "fab.lstm.yaml", {}),
     ("CNN, mean of 5 nets, 80 steps, 5-wide, stopping on the last 150 cycles", "fab.cnn.yaml",
      STEPS50 | {"features.sequence.steps": 80}),
@@ -63,8 +71,13 @@ VARIANTS = [  # (name, spec file, changed keys)
     ("CNN, the example with operating settings 1 and 2 as channels too", "fab.cnn.yaml",
      AGE | {"data.drop": ["setting3"], "features.sequence.columns": [*SENSORS, "cycle", "setting1", "setting2"]}),
     ("LightGBM, the example (window statistics, refit on the validation engines too)", "fab.yaml", {}),
+    ("Transformer with the CNN example's inputs and stopping: 50 steps, cycle channel, last 150 cycles, mean of 5 nets "
+     "(the example since session 10)", "fab.transformer.yaml",
+     AGE | {"train.seeds": 5, "train.early_stopping.near_end": 150}),
+    ("LSTM with the CNN example's inputs and stopping (50 steps, cycle channel, last 150 cycles, mean of 5 nets)",
+     "fab.lstm.yaml", AGE | {"train.seeds": 5, "train.early_stopping.near_end": 150}),
 ]
-BLEND_WEIGHTS = (0.5, 0.6, 0.7, 0.8)  # the second variant's share in `--blend`
+BLEND_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)  # the second variant's share in `--blend`
 
 
 def variant_spec(spec: str, changes: dict, store: Path) -> Path:
@@ -155,21 +168,33 @@ def over_splits(chosen, n: int) -> None:  # noqa: ANN001
     shutil.rmtree(STORES, ignore_errors=True)
 
 
+def held_out_key(spec: str, changes: dict, fold: int, folds: int) -> str:
+    """What the variant's spec says after its changes (not the file's bytes: comments don't count), the
+    fold, and modelfab's code."""
+    data = yaml.safe_load((EXAMPLE / spec).read_text())
+    for key, value in changes.items():
+        *path, last = key.split(".")
+        node = data
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    digest = hashlib.sha256(json.dumps([data, fold, folds], sort_keys=True).encode())
+    for path in sorted((ROOT / "src" / "modelfab").rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
 def over_held_out(chosen, folds: int, blend: bool = False) -> None:  # noqa: ANN001
     """The fairest judge here: each fold's engines never enter the pipeline (not even as
     validation engines), which is the only way to judge options that train on the validation
     engines (refit_full) or choose by them (early stopping). Scored like `valid ≤150`.
 
     With `blend`, `chosen` is two variants A, B, and the rows also give the weighted means of
-    their predictions on the same held-out engines (a blend of two pipelines, computed here:
-    modelfab has no such family yet)."""
+    their predictions on the same held-out engines, as `train.type: blend` would average them.
+    Each fold's predictions are kept in benchmarks/.work/rul-held-out, so a variant already
+    measured with the same code is not trained again."""
     import pandas as pd
     from sklearn.model_selection import KFold
-
-    import modelfab
-    from modelfab.data.ingest import remaining_life
-    from modelfab.evaluate.stage import near_end_scores
-    from modelfab.models.package import Predictor
 
     data = yaml.safe_load((EXAMPLE / "fab.cnn.yaml").read_text())["data"]
     table = pd.read_csv(EXAMPLE / data["source"], sep=r"\s+", header=None, names=data["columns"])
@@ -179,39 +204,59 @@ def over_held_out(chosen, folds: int, blend: bool = False) -> None:  # noqa: ANN
         label, spec, changes = VARIANTS[i]
         figures, kept_predictions = [], []
         for k, (kept, out) in enumerate(KFold(folds, shuffle=True, random_state=0).split(units)):
-            source = EXAMPLE / f".outer-{i}-{k}.txt"  # beside the example, like the variant specs
-            table[table["unit"].isin(units[kept])].to_csv(source, sep=" ", header=False, index=False)
-            store = STORES / f"h{i}f{k}"
-            shutil.rmtree(store, ignore_errors=True)
-            path = variant_spec(spec, changes | {"data.source": source.name}, store)
-            try:
-                run = modelfab.run(modelfab.load_spec(path), hooks=[])
-            finally:
-                path.unlink()
-                source.unlink()
-            held = table[table["unit"].isin(units[out])].reset_index(drop=True)
-            predictor = Predictor(run.store.path(run.refs["package"]))
-            figures.append(near_end_scores(predictor, held, "unit", "cycle", 150, "held-out engines")["rmse"])
-            if blend:
-                truth = remaining_life(held, "unit", "cycle").to_numpy()
-                scored = predictor.scores(held, source="held-out engines")
-                kept_predictions.append((truth, np.asarray(scored, dtype=float).ravel()))
-            shutil.rmtree(store, ignore_errors=True)
+            kept_file = PREDICTIONS / f"v{i}f{k}-{held_out_key(spec, changes, k, folds)}.npz"
+            if kept_file.exists():
+                saved = np.load(kept_file)
+                truth, scored = saved["truth"], saved["scored"]
+            else:
+                truth, scored = held_out_predictions(table, units[kept], units[out], spec, changes, f"h{i}f{k}")
+                PREDICTIONS.mkdir(parents=True, exist_ok=True)
+                np.savez(kept_file, truth=truth, scored=scored)
+            near = truth <= 150  # the windows within 150 cycles of failure, as `valid ≤150`
+            figures.append(rmse(scored[near], truth[near]))
+            kept_predictions.append((truth[near], scored[near]))
         rows.append((label, figures))
         predictions.append(kept_predictions)
         print(f"{label}: held-out ≤150 mean {np.mean(figures):.2f}", file=sys.stderr)
     if blend:
         for w in BLEND_WEIGHTS:
-            figures = []
-            for (truth, a), (_, b) in zip(*predictions, strict=True):
-                near = truth <= 150  # near_end_scores' rows
-                figures.append(rmse(w * b[near] + (1 - w) * a[near], truth[near]))
+            figures = [rmse(w * b + (1 - w) * a, truth) for (truth, a), (_, b) in zip(*predictions, strict=True)]
             rows.append((f"{w:g} × row {chosen[1]} + {1 - w:g} × row {chosen[0]}", figures))
     print(f"| variant | held-out engines ≤150 RMSE, mean of {folds} folds | per fold |")
     print("|---|---|---|")
     for label, figures in rows:
         print(f"| {label} | {np.mean(figures):.2f} | {' / '.join(f'{f:.2f}' for f in figures)} |")
     shutil.rmtree(STORES, ignore_errors=True)
+
+
+def held_out_predictions(table, kept, out, spec: str, changes: dict, name: str):  # noqa: ANN001, ANN201
+    """Run the variant on the `kept` engines alone; (true remaining life, prediction) for every
+    cycle of the `out` engines."""
+    import modelfab
+    from modelfab.data.ingest import remaining_life
+    from modelfab.evaluate.stage import near_end_scores
+    from modelfab.models.package import Predictor
+
+    source = EXAMPLE / f".outer-{name}.txt"  # beside the example, like the variant specs
+    table[table["unit"].isin(kept)].to_csv(source, sep=" ", header=False, index=False)
+    store = STORES / name
+    shutil.rmtree(store, ignore_errors=True)
+    path = variant_spec(spec, changes | {"data.source": source.name}, store)
+    try:
+        run = modelfab.run(modelfab.load_spec(path), hooks=[])
+    finally:
+        path.unlink()
+        source.unlink()
+    held = table[table["unit"].isin(out)].reset_index(drop=True)
+    predictor = Predictor(run.store.path(run.refs["package"]))
+    truth = remaining_life(held, "unit", "cycle").to_numpy()
+    scored = np.asarray(predictor.scores(held, source="held-out engines"), dtype=float).ravel()
+    near = truth <= 150
+    # The figure is computed from these arrays; check that it is the pipeline's own.
+    expected = near_end_scores(predictor, held, "unit", "cycle", 150, "held-out engines")["rmse"]
+    assert abs(rmse(scored[near], truth[near]) - expected) < 1e-6, (expected, rmse(scored[near], truth[near]))
+    shutil.rmtree(store, ignore_errors=True)
+    return truth, scored
 
 
 if __name__ == "__main__":
