@@ -80,7 +80,8 @@ VARIANTS = [  # (name, spec file, changed keys)
 BLEND_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)  # the second variant's share in `--blend`
 
 
-def variant_spec(spec: str, changes: dict, store: Path) -> Path:
+def variant_data(spec: str, changes: dict) -> dict:
+    """The example's spec with the variant's keys changed (dotted paths)."""
     data = yaml.safe_load((EXAMPLE / spec).read_text())
     for key, value in changes.items():
         *path, last = key.split(".")
@@ -88,6 +89,11 @@ def variant_spec(spec: str, changes: dict, store: Path) -> Path:
         for part in path:
             node = node.setdefault(part, {})
         node[last] = value
+    return data
+
+
+def variant_spec(spec: str, changes: dict, store: Path) -> Path:
+    data = variant_data(spec, changes)
     data["store"] = str(store)
     out = EXAMPLE / f".bench-{store.name}.yaml"  # beside the example, so its ../shared paths resolve
     out.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -171,13 +177,7 @@ def over_splits(chosen, n: int) -> None:  # noqa: ANN001
 def held_out_key(spec: str, changes: dict, fold: int, folds: int) -> str:
     """What the variant's spec says after its changes (not the file's bytes: comments don't count), the
     fold, and modelfab's code."""
-    data = yaml.safe_load((EXAMPLE / spec).read_text())
-    for key, value in changes.items():
-        *path, last = key.split(".")
-        node = data
-        for part in path:
-            node = node.setdefault(part, {})
-        node[last] = value
+    data = variant_data(spec, changes)
     digest = hashlib.sha256(json.dumps([data, fold, folds], sort_keys=True).encode())
     for path in sorted((ROOT / "src" / "modelfab").rglob("*.py")):
         digest.update(path.read_bytes())
