@@ -5,6 +5,7 @@ figure that mimics the test rule, so that choices can be made without the test e
     python benchmarks/bench_rul.py --splits 5 --only 0,6  # validation alone, over five splits
     python benchmarks/bench_rul.py --held-out 5 --only 6,7  # engines kept out of the pipeline
     python benchmarks/bench_rul.py --held-out 5 --blend 17,12  # two variants, their weighted means
+    python benchmarks/bench_rul.py --blend 12,18 --weight 0.8  # test figure of the weight chosen above
 
 NASA's test engines are cut off 7-145 cycles before failure and scored at their last cycle
 against the true, uncapped remaining life. The pipeline's own validation RMSE is over every
@@ -36,6 +37,7 @@ STORES = ROOT / "benchmarks" / ".work" / "rul"
 # Held-out predictions, kept across invocations so that blends can be tried without training the
 # members again; keyed by everything that made them (spec, changes, fold, modelfab's code).
 PREDICTIONS = ROOT / "benchmarks" / ".work" / "rul-held-out"
+TEST_PREDICTIONS = ROOT / "benchmarks" / ".work" / "rul-test"
 SENSORS = ["s2", "s3", "s4", "s7", "s8", "s9", "s11", "s12", "s13", "s14", "s15", "s17", "s20", "s21"]
 # The example's window and inputs before session 8, pinned so rows keep their meaning.
 STEPS50 = {"features.sequence.steps": 50, "features.sequence.columns": SENSORS}
@@ -76,6 +78,8 @@ VARIANTS = [  # (name, spec file, changed keys)
      AGE | {"train.seeds": 5, "train.early_stopping.near_end": 150}),
     ("LSTM with the CNN example's inputs and stopping (50 steps, cycle channel, last 150 cycles, mean of 5 nets)",
      "fab.lstm.yaml", AGE | {"train.seeds": 5, "train.early_stopping.near_end": 150}),
+    ("CNN, the example, then each net trained afresh on training + validation engines for its best epoch count "
+     "(train.refit_full)", "fab.cnn.yaml", AGE | {"train.refit_full": True}),
 ]
 BLEND_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)  # the second variant's share in `--blend`
 
@@ -125,6 +129,19 @@ def scores(spec: str, changes: dict, name: str, split_seed: int | None = None) -
     return y, s, validation.get("rmse", float("nan"))  # none when the model trained on them (refit_full)
 
 
+def kept_scores(spec: str, changes: dict, i: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """`scores`, kept in benchmarks/.work/rul-test, so that a blend of variants already run with the
+    same code is not trained again."""
+    kept_file = TEST_PREDICTIONS / f"v{i}-{prediction_key(spec, changes, 'test')}.npz"
+    if kept_file.exists():
+        saved = np.load(kept_file)
+        return saved["truth"], saved["scored"], float(saved["valid"])
+    y, s, valid = scores(spec, changes, f"v{i}")
+    TEST_PREDICTIONS.mkdir(parents=True, exist_ok=True)
+    np.savez(kept_file, truth=y, scored=s, valid=valid)
+    return y, s, valid
+
+
 def rmse(pred: np.ndarray, true: np.ndarray) -> float:
     return float(np.sqrt(np.mean((pred - true) ** 2)))
 
@@ -136,24 +153,35 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=0,
                         help="print only the RMSE on engines kept out of the pipeline, in N folds of the 100")
     parser.add_argument("--only", default="", help="comma-separated variant numbers (0 = the first row)")
-    parser.add_argument("--blend", default="", help="with --held-out: two variant numbers A,B; also prints "
+    parser.add_argument("--blend", default="", help="two variant numbers A,B; with --held-out, also prints "
                         "the held-out RMSE of w*B + (1-w)*A for w in " + ", ".join(map(str, BLEND_WEIGHTS)))
+    parser.add_argument("--weight", type=float, default=None,
+                        help="with --blend and one split: B's share, chosen on the held-out engines beforehand; "
+                        "the test figure of that one weight is printed (not a grid: the test is looked at once)")
     args = parser.parse_args()
+    if args.blend and not args.held_out and args.weight is None:
+        parser.error("--blend on the test needs --weight, chosen with --held-out first")
     chosen = [int(i) for i in (args.blend or args.only).split(",")] if (args.blend or args.only) else range(len(VARIANTS))
     if args.splits:
         return over_splits(chosen, args.splits)
     if args.held_out:
         return over_held_out(chosen, args.held_out, blend=bool(args.blend))
-    rows = []
+    rows, predictions = [], []
     for i in chosen:
         label, spec, changes = VARIANTS[i]
-        y, s, valid = scores(spec, changes, f"v{i}")
+        y, s, valid = kept_scores(spec, changes, i)
         rows.append((label, valid, rmse(s, y), rmse(s, np.minimum(y, 125))))
+        predictions.append((y, s))
         print(f"{label}: valid≤150 {rows[-1][1]:.2f}, test {rows[-1][2]:.2f}", file=sys.stderr)
+    if args.blend:
+        (y, a), (_, b) = predictions
+        s, w = args.weight * b + (1 - args.weight) * a, args.weight
+        rows.append((f"{w:g} × row {chosen[1]} + {1 - w:g} × row {chosen[0]}", float("nan"), rmse(s, y),
+                     rmse(s, np.minimum(y, 125))))
     print("| variant | valid ≤150 RMSE | test RMSE | test RMSE, labels capped at 125 |")
     print("|---|---|---|---|")
     for label, valid, test, capped in rows:
-        print(f"| {label} | {valid:.2f} | {test:.2f} | {capped:.2f} |")
+        print(f"| {label} | {'—' if np.isnan(valid) else f'{valid:.2f}'} | {test:.2f} | {capped:.2f} |")
     shutil.rmtree(STORES, ignore_errors=True)
 
 
@@ -174,11 +202,11 @@ def over_splits(chosen, n: int) -> None:  # noqa: ANN001
     shutil.rmtree(STORES, ignore_errors=True)
 
 
-def held_out_key(spec: str, changes: dict, fold: int, folds: int) -> str:
-    """What the variant's spec says after its changes (not the file's bytes: comments don't count), the
-    fold, and modelfab's code."""
+def prediction_key(spec: str, changes: dict, *where) -> str:  # noqa: ANN002
+    """What the variant's spec says after its changes (not the file's bytes: comments don't count),
+    which engines are scored (`where`), and modelfab's code."""
     data = variant_data(spec, changes)
-    digest = hashlib.sha256(json.dumps([data, fold, folds], sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps([data, *where], sort_keys=True).encode())
     for path in sorted((ROOT / "src" / "modelfab").rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:20]
@@ -204,7 +232,7 @@ def over_held_out(chosen, folds: int, blend: bool = False) -> None:  # noqa: ANN
         label, spec, changes = VARIANTS[i]
         figures, kept_predictions = [], []
         for k, (kept, out) in enumerate(KFold(folds, shuffle=True, random_state=0).split(units)):
-            kept_file = PREDICTIONS / f"v{i}f{k}-{held_out_key(spec, changes, k, folds)}.npz"
+            kept_file = PREDICTIONS / f"v{i}f{k}-{prediction_key(spec, changes, k, folds)}.npz"
             if kept_file.exists():
                 saved = np.load(kept_file)
                 truth, scored = saved["truth"], saved["scored"]

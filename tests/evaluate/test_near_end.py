@@ -106,10 +106,29 @@ def test_early_stopping_can_watch_the_rows_near_the_end(tmp_path):
     assert min(r["valid_rmse"] for r in net.history_) == pytest.approx(best["valid_rmse"])
 
 
-@pytest.mark.parametrize("train, remaining_life, message", [
-    ("{type: mlp, early_stopping: {near_end: 45}}", "null", r"near_end: needs data\.remaining_life"),
-    ("{type: mlp, refit_full: true, early_stopping: {near_end: 45}}", "{cap: 30}", r"set refit_full: false"),
-])
-def test_near_end_early_stopping_needs_remaining_life_and_no_refit(tmp_path, train, remaining_life, message):
-    with pytest.raises(SpecError, match=message):
-        modelfab.load_spec(near_end_spec(tmp_path, train, remaining_life))
+def test_near_end_early_stopping_needs_remaining_life(tmp_path):
+    with pytest.raises(SpecError, match=r"near_end: needs data\.remaining_life"):
+        modelfab.load_spec(near_end_spec(tmp_path, "{type: mlp, early_stopping: {near_end: 45}}", "null"))
+
+
+def test_a_refit_after_near_end_stopping_learns_every_validation_row_capped(tmp_path, monkeypatch):
+    from modelfab.models.net_family import NetFamily
+
+    seen = {}
+    train_member = NetFamily._train_member
+
+    def spy(self, k, config, layout, n_out, data, weights, progress, ctx, tag=""):  # noqa: ANN001, ANN202
+        seen.setdefault(tag, []).append((len(data[0]), float(data[1].max())))
+        return train_member(self, k, config, layout, n_out, data, weights, progress, ctx, tag)
+
+    monkeypatch.setattr(NetFamily, "_train_member", spy)
+    train = ("{type: mlp, hidden: [16], epochs: 6, batch_size: 32, refit_full: true, optimizer: {name: adam, "
+             "lr: 0.01}, early_stopping: {metric: rmse, patience: 3, near_end: 45}}")
+    run = modelfab.run(modelfab.load_spec(near_end_spec(tmp_path, train)), hooks=[])
+    splits = run.load("splits")
+    (first_rows, first_max), = seen[""]
+    (refit_rows, refit_max), = seen["refit"]
+    # Stopping watched the rows near the end; the refit learns all validation rows, on the capped target.
+    assert first_rows == len(splits.train) and refit_rows == len(splits.train) + len(splits.valid)
+    assert refit_max == pytest.approx(first_max)
+    assert Predictor(run.store.path(run.refs["package"])).meta["trained_on_validation"]

@@ -50,7 +50,9 @@ class NetFamily(ModelFamily):
         return _for_epochs(config, max(1, int(round(epochs))))
 
     def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
-            progress: Progress | None = None) -> NetFamily:
+            progress: Progress | None = None, refit_valid: tuple | None = None) -> NetFamily:
+        """`refit_valid`: the validation rows `train.refit_full` adds, when they are not the ones
+        early stopping watched (`near_end` watches some rows against their uncapped target)."""
         c = self.config
         layout = self.layout or {"kind": "flat"}
         if layout["kind"] not in self.layouts:
@@ -80,7 +82,11 @@ class NetFamily(ModelFamily):
             self.valid_scores_ = self.predict_scores(X_valid)  # out of sample: before any refit
             if c.refit_full and all(result.best_epoch for _, result in members):
                 # A fresh net per member on all rows, for the epoch count early stopping found.
-                both = (torch.cat([Xt, Xv]), torch.cat([yt, yv]), None, None)
+                Xr, yr = Xv, yv
+                if refit_valid is not None:
+                    Xr = torch.from_numpy(as_matrix(refit_valid[0]))
+                    yr = self._targets(np.asarray(refit_valid[1]), self.target_scale_)[0]
+                both = (torch.cat([Xt, Xr]), torch.cat([yt, yr]), None, None)
                 refits = [self._train_member(k, _for_epochs(configs[k], result.best_epoch), layout, n_out, both,
                                              weights, progress, ctx, "refit")
                           for k, (_, result) in enumerate(members)]

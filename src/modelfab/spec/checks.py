@@ -23,9 +23,6 @@ def check_columns(spec: FabSpec) -> list[str]:
     near_end = getattr(getattr(spec.train, "early_stopping", None), "near_end", None)
     if near_end and not d.remaining_life:
         problems.append("train.early_stopping.near_end: needs data.remaining_life (units observed to their end)")
-    if near_end and getattr(spec.train, "refit_full", False):
-        problems.append("train.early_stopping.near_end: its rows keep their uncapped remaining life, which "
-                        "train.refit_full would then train on; set refit_full: false")
     return problems
 
 

@@ -104,7 +104,8 @@ class NetBase(ModelConfig):
     )
     refit_full: bool = Field(
         False, description="After early stopping, train afresh on training + validation rows for the best "
-        "epoch count (more data for small sets, such as 100 engines; costs a second training)."
+        "epoch count (more data for small sets, such as 100 engines; costs a second training). After "
+        "near_end stopping, the refit learns every validation row on the capped target."
     )
 
 

@@ -31,11 +31,14 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     X, y = xy(features.train)
     X_valid, y_valid = xy(features.valid)
     near_end = getattr(getattr(config, "early_stopping", None), "near_end", None)
-    if near_end:
-        X_valid, y_valid = near_end_rows(X_valid, splits.valid, ctx.project.spec.data, near_end)
     context = train_context(ctx, config)
     model = make_model(config, rep["task"], len(rep["classes"]), layout=features.info.get("layout"), context=context)
-    model.fit(X, y, X_valid, y_valid, progress=ctx.progress)
+    if near_end:  # stop on some rows' uncapped remaining life; a refit learns every row's capped one
+        watched = near_end_rows(X_valid, splits.valid, ctx.project.spec.data, near_end)
+        model.fit(X, y, *watched, progress=ctx.progress, refit_valid=(X_valid, y_valid))
+        X_valid, y_valid = watched
+    else:
+        model.fit(X, y, X_valid, y_valid, progress=ctx.progress)
     threshold = choose_threshold(config.decision_threshold, rep["task"], y_valid, getattr(model, "valid_scores_", None))
 
     folder = ctx.folder()
