@@ -175,7 +175,8 @@ def main() -> None:
         print(f"{label}: valid≤150 {rows[-1][1]:.2f}, test {rows[-1][2]:.2f}", file=sys.stderr)
     if args.blend:
         (y, a), (_, b) = predictions
-        s, w = args.weight * b + (1 - args.weight) * a, args.weight
+        w = args.weight
+        s = w * b + (1 - w) * a
         rows.append((f"{w:g} × row {chosen[1]} + {1 - w:g} × row {chosen[0]}", float("nan"), rmse(s, y),
                      rmse(s, np.minimum(y, 125))))
     print("| variant | valid ≤150 RMSE | test RMSE | test RMSE, labels capped at 125 |")
