@@ -70,7 +70,7 @@ class NetFamily(ModelFamily):
         ctx = self.context or TrainContext()
         Xv = yv = None
         if X_valid is not None and len(X_valid):
-            Xv, yv = torch.from_numpy(as_matrix(X_valid)), self._targets(np.asarray(y_valid), self.target_scale_)[0]
+            Xv, yv = self._valid_tensors(X_valid, y_valid)
         self.layout_, self.n_features_, self.n_out_ = layout, X.shape[1], n_out
         configs = [c.model_copy(update={"seed": c.seed + k}) for k in range(c.seeds)]
         members = [self._train_member(k, config, layout, n_out, (Xt, yt, Xv, yv), weights, progress, ctx)
@@ -82,10 +82,7 @@ class NetFamily(ModelFamily):
             self.valid_scores_ = self.predict_scores(X_valid)  # out of sample: before any refit
             if c.refit_full and all(result.best_epoch for _, result in members):
                 # A fresh net per member on all rows, for the epoch count early stopping found.
-                Xr, yr = Xv, yv
-                if refit_valid is not None:
-                    Xr = torch.from_numpy(as_matrix(refit_valid[0]))
-                    yr = self._targets(np.asarray(refit_valid[1]), self.target_scale_)[0]
+                Xr, yr = (Xv, yv) if refit_valid is None else self._valid_tensors(*refit_valid)
                 both = (torch.cat([Xt, Xr]), torch.cat([yt, yr]), None, None)
                 refits = [self._train_member(k, _for_epochs(configs[k], result.best_epoch), layout, n_out, both,
                                              weights, progress, ctx, "refit")
@@ -175,6 +172,10 @@ class NetFamily(ModelFamily):
         return model
 
     # --- pieces -----------------------------------------------------------------------------------
+
+    def _valid_tensors(self, X: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Validation rows as tensors, their target scaled like the training target."""
+        return torch.from_numpy(as_matrix(X)), self._targets(np.asarray(y), self.target_scale_)[0]
 
     def _targets(self, y: np.ndarray, scale: tuple[float, float] | None = None) -> tuple[torch.Tensor, tuple]:
         if self.task != "regression":
