@@ -22,6 +22,7 @@ so that the record is complete: it is not what the variants are judged by.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import shutil
@@ -132,14 +133,20 @@ def scores(spec: str, changes: dict, name: str, split_seed: int | None = None) -
 def kept_scores(spec: str, changes: dict, i: int) -> tuple[np.ndarray, np.ndarray, float]:
     """`scores`, kept in benchmarks/.work/rul-test, so that a blend of variants already run with the
     same code is not trained again."""
-    kept_file = TEST_PREDICTIONS / f"v{i}-{prediction_key(spec, changes, 'test')}.npz"
-    if kept_file.exists():
-        saved = np.load(kept_file)
-        return saved["truth"], saved["scored"], float(saved["valid"])
-    y, s, valid = scores(spec, changes, f"v{i}")
-    TEST_PREDICTIONS.mkdir(parents=True, exist_ok=True)
-    np.savez(kept_file, truth=y, scored=s, valid=valid)
-    return y, s, valid
+    def make() -> dict:
+        return dict(zip(("truth", "scored", "valid"), scores(spec, changes, f"v{i}"), strict=True))
+
+    saved = load_or_make(TEST_PREDICTIONS / f"v{i}-{prediction_key(spec, changes, 'test')}.npz", make)
+    return saved["truth"], saved["scored"], float(saved["valid"])
+
+
+def load_or_make(path: Path, make) -> dict:  # noqa: ANN001
+    """The arrays saved at `path`; `make()` gives (and saves) them first when they are missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **make())
+    with np.load(path) as saved:
+        return dict(saved)
 
 
 def rmse(pred: np.ndarray, true: np.ndarray) -> float:
@@ -207,10 +214,16 @@ def prediction_key(spec: str, changes: dict, *where) -> str:  # noqa: ANN002
     """What the variant's spec says after its changes (not the file's bytes: comments don't count),
     which engines are scored (`where`), and modelfab's code."""
     data = variant_data(spec, changes)
-    digest = hashlib.sha256(json.dumps([data, *where], sort_keys=True).encode())
+    return hashlib.sha256(json.dumps([data, *where, code_digest()], sort_keys=True).encode()).hexdigest()[:20]
+
+
+@functools.cache
+def code_digest() -> str:
+    """modelfab's source, read once per process: the code this process runs."""
+    digest = hashlib.sha256()
     for path in sorted((ROOT / "src" / "modelfab").rglob("*.py")):
         digest.update(path.read_bytes())
-    return digest.hexdigest()[:20]
+    return digest.hexdigest()
 
 
 def over_held_out(chosen, folds: int, blend: bool = False) -> None:  # noqa: ANN001
@@ -233,14 +246,10 @@ def over_held_out(chosen, folds: int, blend: bool = False) -> None:  # noqa: ANN
         label, spec, changes = VARIANTS[i]
         figures, kept_predictions = [], []
         for k, (kept, out) in enumerate(KFold(folds, shuffle=True, random_state=0).split(units)):
-            kept_file = PREDICTIONS / f"v{i}f{k}-{prediction_key(spec, changes, k, folds)}.npz"
-            if kept_file.exists():
-                saved = np.load(kept_file)
-                truth, scored = saved["truth"], saved["scored"]
-            else:
-                truth, scored = held_out_predictions(table, units[kept], units[out], spec, changes, f"h{i}f{k}")
-                PREDICTIONS.mkdir(parents=True, exist_ok=True)
-                np.savez(kept_file, truth=truth, scored=scored)
+            saved = load_or_make(PREDICTIONS / f"v{i}f{k}-{prediction_key(spec, changes, k, folds)}.npz",
+                                 functools.partial(held_out_predictions, table, units[kept], units[out], spec, changes,
+                                                   f"h{i}f{k}"))
+            truth, scored = saved["truth"], saved["scored"]
             near = truth <= 150  # within 150 cycles of failure: evaluate.stage.near_end_scores' rows
             figures.append(rmse(scored[near], truth[near]))
             kept_predictions.append((truth[near], scored[near]))
@@ -258,9 +267,9 @@ def over_held_out(chosen, folds: int, blend: bool = False) -> None:  # noqa: ANN
     shutil.rmtree(STORES, ignore_errors=True)
 
 
-def held_out_predictions(table, kept, out, spec: str, changes: dict, name: str):  # noqa: ANN001, ANN201
-    """Run the variant on the `kept` engines alone; (true remaining life, prediction) for every
-    cycle of the `out` engines."""
+def held_out_predictions(table, kept, out, spec: str, changes: dict, name: str) -> dict:  # noqa: ANN001
+    """Run the variant on the `kept` engines alone; the true remaining life ("truth") and the
+    prediction ("scored") for every cycle of the `out` engines."""
     import modelfab
     from modelfab.data.ingest import remaining_life
     from modelfab.models.package import Predictor
@@ -280,7 +289,7 @@ def held_out_predictions(table, kept, out, spec: str, changes: dict, name: str):
     truth = remaining_life(held, "unit", "cycle").to_numpy()
     scored = np.asarray(predictor.scores(held, source="held-out engines"), dtype=float).ravel()
     shutil.rmtree(store, ignore_errors=True)
-    return truth, scored
+    return {"truth": truth, "scored": scored}
 
 
 if __name__ == "__main__":
