@@ -122,7 +122,7 @@ def scores(spec: str, changes: dict, name: str, split_seed: int | None = None) -
     finally:
         path.unlink()
     predictor = Predictor(run.store.path(run.refs["package"]))
-    _, y, s = score_package(predictor, run.load("splits"), run.load("report").data, run.project.spec)
+    _, y, s = score_package(predictor, run.load("splits"), run.load("report").data, run.project.spec.data)
     # The pipeline's own figure (data.remaining_life.horizon): the validation engines' windows
     # at most 150 cycles from failure against their true, uncapped remaining life.
     validation = read_json(run.store.path(run.refs["evaluation"]) / "metrics.json")["validation"]

@@ -201,7 +201,7 @@ def bench_overhead(repeats: int = 11) -> None:
             spec.write_text(text)
             empty_stage_cache(folder / ".fab")
             project = modelfab.load_spec(folder)
-            hooks = modelfab.pipeline.tables.default_hooks(progress=False) if with_hooks else []
+            hooks = modelfab.pipelines.default_hooks(progress=False) if with_hooks else []
             started = time.perf_counter()
             modelfab.run(project, hooks=hooks)
             timings[name].append(time.perf_counter() - started)

@@ -54,7 +54,8 @@ def test_changing_train_reruns_only_train_and_after(binary_project):
     binary_project.write_text(text)
     result = run_json(binary_project)
     ran = {name for name, s in result["stages"].items() if not s["cached"]}
-    assert ran == {"train", "evaluate", "gate", "register"}
+    # champion: the first run judged against no champion; this one against version 1
+    assert ran == {"train", "evaluate", "champion", "gate", "register"}
 
 
 def test_from_stage_forces_rerun(binary_project):
@@ -143,7 +144,7 @@ def test_interrupt_keeps_store_and_resumes(binary_project, monkeypatch):
             modelfab.run(project, hooks=[])
     result = modelfab.run(project, hooks=[])
     cached = {r.name for r in result.records if r.cached}
-    assert cached == {"ingest", "validate", "clean", "split", "featurize"}
+    assert cached == {"ingest", "validate", "clean", "split", "featurize", "members"}
     assert not any(result.store.tmp.iterdir())  # no half-written artifact left
 
 
@@ -163,7 +164,7 @@ def test_status_shows_cached_stages(binary_project):
 
 
 def test_lineage_records_inputs_and_config(binary_project):
-    run = modelfab.run(modelfab.load_spec(binary_project), hooks=modelfab.pipeline.tables.default_hooks(progress=False))
+    run = modelfab.run(modelfab.load_spec(binary_project), hooks=modelfab.pipelines.default_hooks(progress=False))
     ref = run.refs["package"]
     entry = json.loads((run.store.lineage / f"{ref.digest}.json").read_text())
     assert entry["stage"] == "train" and "features" in entry["inputs"] and "train" in entry["config"]

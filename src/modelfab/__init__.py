@@ -27,9 +27,9 @@ def load_spec(path="fab.yaml"):  # noqa: ANN001, ANN201
 
 
 def run(project, rerun_from=None, hooks=None):  # noqa: ANN001, ANN201
-    from modelfab.pipeline.tables import run_tables
+    from modelfab.pipelines import run as run_pipeline
 
-    return run_tables(project, rerun_from=rerun_from, hooks=hooks)
+    return run_pipeline(project, rerun_from=rerun_from, hooks=hooks)
 
 
 __all__ = ["__version__", "load_spec", "run"]

@@ -165,14 +165,16 @@ def schema() -> None:
 def status(spec: SpecPath = Path("fab.yaml")) -> None:
     """Which stages are cached for the spec as it is now, and the champion."""
     import modelfab
-    from modelfab.status import stage_status
+    from modelfab.pipelines.status import stage_status
 
     project = modelfab.load_spec(spec)
     table = Table(title=f"{project.spec.name}: stages")
     for col in ("stage", "state", "outputs"):
         table.add_column(col)
-    for name, state, outputs in stage_status(project):
-        table.add_row(name, state, outputs)
+    colour = {"cached": "green", "checked": "green", "to run": "yellow"}
+    for row in stage_status(project):
+        c = colour[row["state"]]
+        table.add_row(row["stage"], f"[{c}]{row['state']}[/{c}]", ", ".join(row["outputs"]))
     out.print(table)
 
 

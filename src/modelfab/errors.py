@@ -11,9 +11,16 @@ from collections.abc import Iterable
 
 
 class FabError(Exception):
-    """Base of every error modelfab raises on purpose; the CLI prints these without a traceback."""
+    """Base of every error modelfab raises on purpose; the CLI prints these without a traceback.
+
+    Errors cross process boundaries (a stage run by another executor): `__reduce__` rebuilds
+    each from the arguments it was made with, so a round trip through pickle keeps the message.
+    """
 
     exit_code = 1
+
+    def __reduce__(self):  # noqa: ANN204
+        return (type(self), self.args, self.__dict__)
 
 
 class SpecError(FabError):
@@ -22,11 +29,14 @@ class SpecError(FabError):
     exit_code = 2
 
     def __init__(self, problems: list[str], source: str = "fab.yaml") -> None:
-        self.problems = problems
+        self.problems = list(problems)
         self.source = source
-        lines = "\n".join(f"  - {p}" for p in problems)
-        n = len(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        n = len(self.problems)
         super().__init__(f"{source} has {n} problem{'s' if n != 1 else ''}:\n{lines}")
+
+    def __reduce__(self):  # noqa: ANN204
+        return (type(self), (self.problems, self.source))
 
 
 class DataError(FabError):

@@ -15,7 +15,7 @@ from modelfab.artifacts import read_json
 from modelfab.cli import app
 from modelfab.errors import SpecError
 from modelfab.models.package import Predictor
-from modelfab.pipeline.tables import default_hooks
+from modelfab.pipelines import default_hooks
 from modelfab.registry import client as registry
 
 

@@ -7,14 +7,14 @@ import subprocess
 import sys
 
 import modelfab
-import modelfab.pipeline.tables
+import modelfab.pipelines
 from modelfab.registry import client as registry
 from modelfab.registry import memo
 
 RERUN = """
 import json, sys
-import modelfab, modelfab.pipeline.tables
-run = modelfab.run(modelfab.load_spec(sys.argv[1]), hooks=modelfab.pipeline.tables.default_hooks(progress=False))
+import modelfab, modelfab.pipelines
+run = modelfab.run(modelfab.load_spec(sys.argv[1]), hooks=modelfab.pipelines.default_hooks(progress=False))
 print(json.dumps({"mlflow": "mlflow" in sys.modules, "cached": all(r.cached for r in run.records),
                   "mlflow_run": run.tracking_run_id}))
 """
@@ -27,7 +27,7 @@ def rerun_in_a_fresh_process(spec) -> dict:  # noqa: ANN001
 
 
 def test_an_unchanged_rerun_neither_imports_mlflow_nor_records_a_run(binary_project):
-    first = modelfab.run(modelfab.load_spec(binary_project), hooks=modelfab.pipeline.tables.default_hooks(progress=False))
+    first = modelfab.run(modelfab.load_spec(binary_project), hooks=modelfab.pipelines.default_hooks(progress=False))
     assert first.tracking_run_id and not all(r.cached for r in first.records)
     again = rerun_in_a_fresh_process(binary_project)
     assert again == {"mlflow": False, "cached": True, "mlflow_run": None}

@@ -3,7 +3,9 @@
 from modelfab.artifacts.store import ArtifactStore, Ref, atomic_write_text
 from modelfab.artifacts.types import (
     Artifact,
+    BlendMembers,
     Blessing,
+    Champion,
     CleanTable,
     DataReport,
     Evaluation,
@@ -18,7 +20,7 @@ from modelfab.artifacts.types import (
 )
 
 __all__ = [
-    "Artifact", "ArtifactStore", "Blessing", "CleanTable", "DataReport", "Evaluation", "FeatureSet",
+    "Artifact", "ArtifactStore", "BlendMembers", "Blessing", "Champion", "CleanTable", "DataReport", "Evaluation", "FeatureSet",
     "FeatureTransform", "ModelPackage", "RawTable", "Ref", "Registration", "Splits",
     "atomic_write_text", "read_json", "write_json",
 ]

@@ -88,18 +88,23 @@ class ArtifactStore:
             shutil.rmtree(folder, ignore_errors=True)
 
     def put(self, artifact: Artifact) -> Ref:
+        return self.put_new(artifact)[0]
+
+    def put_new(self, artifact: Artifact) -> tuple[Ref, bool]:
+        """Store an artifact; also says whether its content was not stored before."""
         with self.scratch() as folder:
             artifact.save(folder)
             digest = hash_folder(folder, artifact.kind)
             target = self.path(Ref(artifact.kind, digest))
-            if not target.exists():
+            new = not target.exists()
+            if new:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 try:
                     os.rename(folder, target)
                 except OSError:
                     if not target.exists():  # someone else stored the same content meanwhile
                         raise
-        return Ref(artifact.kind, digest)
+        return Ref(artifact.kind, digest), new
 
     def path(self, ref: Ref) -> Path:
         return self.objects / ref.digest[:2] / ref.digest

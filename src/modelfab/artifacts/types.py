@@ -189,6 +189,20 @@ class Registration(JsonArtifact):
     kind: ClassVar[str] = "registration"
 
 
+class Champion(JsonArtifact):
+    """Who the gate judges against: `champion` (name, version, digest of the model in
+    production, or null) and `key`, the identity the verdict is cached under."""
+
+    kind: ClassVar[str] = "champion"
+
+
+class BlendMembers(JsonArtifact):
+    """The registered versions a blend averages (`members`: name, version, digest, package),
+    empty for any other family."""
+
+    kind: ClassVar[str] = "blend_members"
+
+
 class Parts(Artifact):
     """Tables with the same meaning per part (train, validation, ...), named by `PARTS`. Files:
     `parts.parquet` (the parts stacked, in that order) and `parts.json` (rows per part) when the
@@ -304,7 +318,7 @@ class Evaluation(Folder):
 ARTIFACT_TYPES: dict[str, type[Artifact]] = {
     t.kind: t
     for t in (
-        RawTable, CleanTable, DataReport, Blessing, Registration, Splits, FeatureSet,
+        RawTable, CleanTable, DataReport, Blessing, Registration, Champion, BlendMembers, Splits, FeatureSet,
         FeatureTransform, ModelPackage, Evaluation,
     )
 }

@@ -13,17 +13,17 @@ from modelfab.pipeline import stage
 from modelfab.spec.schema import DataConfig
 
 
-def source_digests(run) -> str:  # noqa: ANN001 - RunState; keeps this module import-light
+def source_digests(ctx, store) -> str:  # noqa: ANN001 - StageContext, ArtifactStore
     """The content of the input files is outside the store, so it enters the cache key here."""
-    data = run.project.spec.data
+    data = ctx.spec.data
     paths = [data.source] + ([data.test.source] + ([data.test.labels] if data.test.labels else []) if data.test else [])
     digests = []
     for rel in paths:
-        path = run.project.path(rel)
+        path = ctx.path(rel)
         if path.is_dir():
             digests.append(f"folder:{folder_digest(path)}")
         else:
-            digests.append(run.store.file_digest(path) if path.is_file() else f"missing:{path}")
+            digests.append(store.file_digest(path) if path.is_file() else f"missing:{path}")
     return ",".join(digests)
 
 
@@ -34,18 +34,18 @@ def read_options(data: DataConfig) -> dict:
 
 @stage("ingest", outputs={"raw": RawTable, "raw_test": RawTable}, sections=("data",), external=source_digests)
 def ingest(data: DataConfig, ctx) -> dict:  # noqa: ANN001
-    path = ctx.project.path(data.source)
+    path = ctx.path(data.source)
     options = read_options(data)
     frame, bad = read_source(path, data, options, "data.source")
     if data.remaining_life:
         frame = add_remaining_life(frame, data, path.name)
     test = pd.DataFrame(columns=frame.columns)
     if data.test:
-        test_path = ctx.project.path(data.test.source)
+        test_path = ctx.path(data.test.source)
         test, bad_test = read_source(test_path, data, options, "data.test.source")
         bad += bad_test
         if data.test.labels:
-            labels = read_values(ctx.project.path(data.test.labels))
+            labels = read_values(ctx.path(data.test.labels))
             test = add_labels_at_end(test, labels, data, test_path.name)
     info = {"source": path.name, "rows": len(frame), "columns": len(frame.columns), "test_rows": len(test)}
     if bad:

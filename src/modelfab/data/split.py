@@ -12,6 +12,7 @@ from modelfab.artifacts import CleanTable, DataReport, RawTable, Splits
 from modelfab.errors import DataError
 from modelfab.pipeline import stage
 from modelfab.spec.schema import DataConfig, SplitConfig
+from modelfab.tasks import get_task
 
 
 @stage("split", outputs={"splits": Splits}, sections=("split", "data"))
@@ -44,7 +45,7 @@ def resolve_method(method: str, task: str, entity: str | None) -> str:
         return method
     if entity:
         return "group"
-    return "stratified" if task != "regression" else "random"
+    return get_task(task).default_split
 
 
 def divide(frame: pd.DataFrame, method: str, share: float, seed: int, rep: dict) -> tuple[np.ndarray, np.ndarray]:

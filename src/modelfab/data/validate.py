@@ -9,6 +9,7 @@ import pandas as pd
 from modelfab.artifacts import DataReport, RawTable
 from modelfab.errors import DataError, did_you_mean
 from modelfab.pipeline import stage
+from modelfab.tasks import get_task
 from modelfab.spec.schema import FabSpec, ValidateConfig
 
 MAX_CLASSES = 50  # an integer target with more distinct values is treated as regression
@@ -18,7 +19,7 @@ SORT_DISTINCT_ROWS = 1_000_000  # from here on, mostly-distinct float columns ar
 
 @stage("validate", outputs={"report": DataReport}, sections=("data", "task", "validate", "clean", "features"))
 def validate(raw: RawTable, raw_test: RawTable, ctx) -> DataReport:  # noqa: ANN001
-    spec: FabSpec = ctx.project.spec
+    spec: FabSpec = ctx.spec
     report = build_report(raw.frame, spec, raw.info.get("source", spec.data.source))
     if len(raw_test.frame):
         problems = check_against_schema(raw_test.frame, report, f"{spec.data.test.source}", need_target=True)
@@ -40,7 +41,7 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
     if target.isna().all():
         raise DataError(f"{source}: target column {data.target!r} has no values")
     task, classes = infer_task(target.dropna(), spec.task)
-    if task != "regression" and len(classes) < 2:
+    if get_task(task).has_classes and len(classes) < 2:
         raise DataError(
             f"{source}: target {data.target!r} has a single class ({classes[0]!r}) in all "
             f"{target.notna().sum()} labelled rows; a classifier needs at least two classes"

@@ -47,7 +47,7 @@ def cross_validate(spec: FabSpec, report: dict, splits: Splits, folds: int, prog
         X_fit = transform.fit_transform(rows.iloc[fit_idx], y[fit_idx]).astype(np.float32)
         X_valid = transform.transform(rows.iloc[valid_idx]).astype(np.float32)
         X_held = transform.transform(rows.iloc[held_idx]).astype(np.float32)
-        layout = layout_of([str(n) for n in transform.get_feature_names_out()], spec)
+        layout = layout_of(transform, spec)
         model = make_model(spec.train, task, len(report["classes"]), layout=layout)
         model.fit(X_fit, y[fit_idx], X_valid, y[valid_idx])
         per_fold.append(metrics.compute(task, y[held_idx], model.predict_scores(X_held)))

@@ -1,86 +1,60 @@
-"""The gate: compare the candidate with the current champion on the same test rows and write a
-Blessing. No rules means no blessing; a first model is judged by its absolute thresholds only.
+"""The gate: compare the candidate with the champion (the `champion` stage's record) on the same
+test rows and write a Blessing. No rules means no blessing; a first model is judged by its
+absolute thresholds only.
 """
 
 from __future__ import annotations
 
-from modelfab.artifacts import Blessing, DataReport, Evaluation, ModelPackage, Splits, read_json
+from modelfab.artifacts import Blessing, Champion, DataReport, Evaluation, ModelPackage, Splits, read_json
 from modelfab.errors import SpecError
 from modelfab.evaluate.metrics import METRICS_BY_TASK, better
 from modelfab.pipeline import stage
 from modelfab.spec.schema import GateConfig, GateRule
 
 
-def champion_key(run) -> str:  # noqa: ANN001
-    """The champion lives in the registry, outside the store; its identity enters the cache key.
-
-    When the champion is the candidate itself, registered by an earlier run of this gate, the key
-    is the one that gate judged under: the verdict that made it champion stands, and the run
-    after a registration finds the gate and register stages cached."""
-    from modelfab.registry import memo
-
-    spec, uri = run.project.spec, run.project.tracking_uri
-    known, champ = memo.recall(run.store.cache, uri, spec.model_name, spec.register_.alias)
-    if not known:
-        champ = memo.identity(champion_info(run))
-    run.extras["champion_identity"] = champ
-    package = run.refs.get("package")
-    if champ and package and champ["digest"] == package.digest and champ.get("gate_key"):
-        key = champ["gate_key"]
-    else:
-        key = f"{champ['name']}/{champ['version']}/{champ['digest']}" if champ else "none"
-    run.extras["champion_key"] = key
-    return key
-
-
-def champion_info(run):  # noqa: ANN001, ANN201
-    """The champion's registry entry (None when there is none), asked of MLflow once per run."""
-    if "champion" not in run.extras:
-        from modelfab.registry import client as registry
-
-        spec = run.project.spec
-        c = registry.client(run.project.tracking_uri)
-        run.extras["champion"] = registry.champion(c, spec.model_name, spec.register_.alias)
-    return run.extras["champion"]
-
-
-@stage("gate", outputs={"blessing": Blessing}, sections=("gate", "register", "data"), external=champion_key)
-def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: DataReport,
+@stage("gate", outputs={"blessing": Blessing},
+       sections=("gate", "name", "register", "tracking.uri", "data.test", "data.entity", "data.time"))
+def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: DataReport, champion: Champion,
          gate: GateConfig, ctx) -> Blessing:  # noqa: ANN001
     rep = report.data
-    result = read_json(evaluation.path / "metrics.json")
-    candidate = result["metrics"]
+    candidate = read_json(evaluation.path / "metrics.json")["metrics"]
     check_metrics(gate, rep["task"])
-    # Who the champion is was settled by champion_key, this stage's cache key (from the memo when
-    # the registry file is unchanged); MLflow is asked again only for a champion package to score.
-    champ = ctx.run.extras["champion_identity"]
+    champ = champion.data["champion"]
     base = {"candidate": candidate, "rules": [r.model_dump() for r in gate.rules]}
     if champ is not None:
-        base["champion"] = {k: champ[k] for k in ("name", "version", "digest")}
+        base["champion"] = dict(champ)
     if not gate.rules:
         return Blessing(base | {"blessed": False, "reason": "the gate has no rules, so nothing is blessed; "
                                 "add gate.rules with thresholds to fab.yaml"})
     if champ is not None and champ["digest"] == package.path.name:
         return Blessing(base | {"blessed": True, "already_champion": True,
                                 "reason": f"this package is already the champion (version {champ['version']})"})
-    champion_metrics = None
-    if champ is not None:
-        from modelfab.evaluate.stage import score_package
-        from modelfab.models.package import Predictor
-
-        info = champion_info(ctx.run)
-        if info is not None:
-            champion_metrics, _, _ = score_package(Predictor(info.package), splits, rep, ctx.project.spec)
-            base["champion"]["metrics"] = champion_metrics
+    champion_metrics = champion_scores(champ, splits, rep, ctx) if champ is not None else None
+    if champion_metrics is not None:
+        base["champion"]["metrics"] = champion_metrics
     verdicts = [judge(rule, candidate, champion_metrics) for rule in gate.rules]
     failed = [v for v in verdicts if not v["passed"]]
-    checked = [v for v in verdicts if v["checks"]]
-    if not checked:
+    if not any(v["checks"] for v in verdicts):
         return Blessing(base | {"blessed": False, "verdicts": verdicts,
                                 "reason": "no absolute threshold (min/max) to judge a first model by; "
                                           "add one to a gate rule"})
     reason = "; ".join(v["why"] for v in (failed or verdicts))
     return Blessing(base | {"blessed": not failed, "verdicts": verdicts, "reason": reason})
+
+
+def champion_scores(champ: dict, splits: Splits, rep: dict, ctx) -> dict | None:  # noqa: ANN001
+    """The champion's metrics on the candidate's test rows, through its own package."""
+    from modelfab.errors import RegistryError
+    from modelfab.evaluate.stage import score_package
+    from modelfab.models.package import Predictor
+    from modelfab.registry import client as registry
+
+    try:
+        info = registry.find(registry.client(ctx.tracking_uri), champ["name"], version=champ["version"])
+    except RegistryError:
+        return None
+    metrics_, _, _ = score_package(Predictor(info.package), splits, rep, ctx.spec.data)
+    return metrics_
 
 
 def check_metrics(gate: GateConfig, task: str) -> None:

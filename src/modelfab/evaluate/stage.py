@@ -12,41 +12,42 @@ from modelfab.evaluate import metrics
 from modelfab.features.featurize import encode_target
 from modelfab.models.package import Predictor
 from modelfab.pipeline import stage
-from modelfab.spec.schema import FabSpec
+from modelfab.spec.schema import DataConfig, GateConfig
 
 
-def test_rows(splits: Splits, spec: FabSpec) -> pd.DataFrame:
+def test_rows(splits: Splits, data: DataConfig) -> pd.DataFrame:
     """The rows that are scored: all test rows, or each entity's last one (RUL's convention)."""
     test = splits.test
-    if spec.data.test and spec.data.test.rows == "last":
-        order = test.sort_values([c for c in (spec.data.entity, spec.data.time) if c], kind="stable")
-        return test.loc[order.groupby(spec.data.entity, sort=False).tail(1).index]
+    if data.test and data.test.rows == "last":
+        order = test.sort_values([c for c in (data.entity, data.time) if c], kind="stable")
+        return test.loc[order.groupby(data.entity, sort=False).tail(1).index]
     return test
 
 
-def score_package(predictor: Predictor, splits: Splits, report: dict, spec: FabSpec) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Metrics of a package on the scored test rows; windows see each entity's whole history."""
+def score_package(predictor: Predictor, splits: Splits, report: dict, data: DataConfig) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Metrics of a package on the scored test rows (`data.test`, `data.entity`, `data.time`
+    say which); windows see each entity's whole history."""
     test = splits.test
     scores = predictor.scores(test, source="test rows")
-    rows = test_rows(splits, spec)
+    rows = test_rows(splits, data)
     position = test.index.get_indexer(rows.index)
     y = encode_target(rows[report["target"]], report)
     s = scores[position]
     return metrics.compute(report["task"], y, s, predictor.meta["threshold"]), y, s
 
 
-def near_end_validation(predictor: Predictor, splits: Splits, spec: FabSpec) -> dict:
+def near_end_validation(predictor: Predictor, splits: Splits, data: DataConfig) -> dict:
     """RMSE, MAE and bias over the validation entities' rows at most `horizon` steps before
     their end, against their true remaining life (the split caps only what is trained on).
 
     The pipeline's own validation figure covers every row with the capped target; most rows are
     early-life ones whose answer is simply the cap, so it flatters a model on the question a test
     of units stopped before failure asks."""
-    horizon = spec.data.remaining_life.horizon
+    horizon = data.remaining_life.horizon
     if predictor.meta.get("trained_on_validation"):
         return {"horizon": horizon, "skipped": "the model was refitted on the validation rows "
                 "(train.refit_full or an ensemble), so they are not held out"}
-    return near_end_scores(predictor, splits.valid, spec.data.entity, spec.data.time, horizon, "validation rows")
+    return near_end_scores(predictor, splits.valid, data.entity, data.time, horizon, "validation rows")
 
 
 def near_end_scores(predictor: Predictor, frame: pd.DataFrame, entity: str, time: str, horizon: float,
@@ -63,26 +64,29 @@ def near_end_scores(predictor: Predictor, frame: pd.DataFrame, entity: str, time
             "bias": float(np.mean(error))}
 
 
-def primary_metric(spec: FabSpec, task: str) -> str:
-    for rule in spec.gate.rules:
+def primary_metric(gate: GateConfig, task: str) -> str:
+    for rule in gate.rules:
         if rule.metric in metrics.METRICS_BY_TASK[task]:
             return rule.metric
     return metrics.DEFAULT_METRIC[task]
 
 
-@stage("evaluate", outputs={"evaluation": Evaluation}, sections=("evaluate", "gate", "data"),
+# Cross-validation fits the pipeline's own recipe afresh in each fold, so it reads what
+# featurize and train read.
+@stage("evaluate", outputs={"evaluation": Evaluation},
+       sections=("evaluate", "gate", "data", "split", "clean", "features", "train"),
        code=("modelfab.features", "modelfab.models"))
 def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> Evaluation:  # noqa: ANN001
-    spec, rep, cfg = ctx.project.spec, report.data, ctx.project.spec.evaluate
+    spec, rep, cfg = ctx.spec, report.data, ctx.spec.evaluate
     predictor = Predictor(package.path)
-    scores_, y, s = score_package(predictor, splits, rep, spec)
+    scores_, y, s = score_package(predictor, splits, rep, spec.data)
     result = {
-        "task": rep["task"], "rows": len(y), "metrics": scores_, "primary": primary_metric(spec, rep["task"]),
+        "task": rep["task"], "rows": len(y), "metrics": scores_, "primary": primary_metric(spec.gate, rep["task"]),
         "threshold": predictor.meta["threshold"],
         **metrics.details(rep["task"], y, s, rep["classes"], predictor.meta["threshold"]),
     }
     if spec.data.remaining_life and spec.data.remaining_life.horizon:
-        result["validation"] = near_end_validation(predictor, splits, spec)
+        result["validation"] = near_end_validation(predictor, splits, spec.data)
     if cfg.cv_folds:
         from modelfab.evaluate.cross_validate import cross_validate
 

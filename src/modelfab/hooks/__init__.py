@@ -1,5 +1,1 @@
-"""Cross-cutting concerns subscribed to stage events: tracking, progress, lineage."""
-
-from modelfab.hooks.base import Hook, HookSet, StageRecord
-
-__all__ = ["Hook", "HookSet", "StageRecord"]
+"""Cross-cutting concerns subscribed to stage events (`pipeline.run.Hook`): tracking, progress, lineage."""

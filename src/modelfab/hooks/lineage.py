@@ -9,7 +9,7 @@ import time
 
 from modelfab.artifacts.store import atomic_write_text
 from modelfab.artifacts.types import to_json
-from modelfab.hooks.base import Hook, StageRecord
+from modelfab.pipeline.run import Hook, StageRecord
 
 
 class LineageHook(Hook):

@@ -16,7 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from modelfab.hooks.base import Hook, StageRecord
+from modelfab.pipeline.run import Hook, StageRecord
 
 
 class ProgressHook(Hook):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from modelfab.artifacts import read_json
-from modelfab.hooks.base import Hook
+from modelfab.pipeline.run import Hook
 
 MAX_PARAM = 500  # MLflow's limit on a param value's length (it errors beyond it)
 
@@ -83,7 +83,7 @@ class TrackingHook(Hook):
         # saves MLflow a database look-up per call.
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-        uri = run.extras.get("artifact_uri") or self.client.get_run(rid).info.artifact_uri
+        uri = run.tracking_artifact_uri or self.client.get_run(rid).info.artifact_uri
         repo = get_artifact_repository(uri)
         repo.log_artifact(str(run.project.spec_path))
         for name in ("evaluation", "report", "blessing", "registration"):

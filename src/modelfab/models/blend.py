@@ -16,41 +16,24 @@ from typing import Any
 from modelfab.artifacts import read_json
 from modelfab.errors import DataError
 
-MEMBERS_EXTRA = "blend_members"  # run.extras: the members' registry entries, settled by the cache key
-
-
-def members_key(run: Any) -> str:
-    """The train stage's outside state: for a blend, which versions its members are (a member
-    registered again makes a new blend); for anything else, nothing, and no MLflow import."""
-    config = run.project.spec.train
-    if config.type != "blend":
-        return ""
-    from modelfab.registry import client as registry
-
-    c = registry.client(run.project.tracking_uri)
-    infos = [registry.resolve(c, member.model) for member in config.members]
-    run.extras[MEMBERS_EXTRA] = infos
-    return ",".join(f"{i.name}/{i.version}/{i.digest}" for i in infos)
-
-
-def package_members(folder: Path, config: Any, report: dict, infos: list) -> dict:
-    """Copy the members' packages into `folder`; returns what package.json says of the blend:
-    its members, and the inputs and schema that cover all of theirs."""
+def package_members(folder: Path, config: Any, report: dict, infos: list[dict]) -> dict:
+    """Copy the members' packages (the `members` stage's record) into `folder`; returns what
+    package.json says of the blend: its members, and the inputs and schema that cover all of theirs."""
     from modelfab.models.package import PACKAGE_FILE
 
     members, inputs, columns, features = [], [], {}, []
     on_validation = False
     for i, (member, info) in enumerate(zip(config.members, infos, strict=True)):
         sub = folder / f"member-{i}"
-        shutil.copytree(info.package, sub)
+        shutil.copytree(info["package"], sub)
         meta = read_json(sub / PACKAGE_FILE)
         _check_member(member.model, meta, report)
         inputs += meta["inputs"]
         features += meta["schema"]["features"]
         columns |= meta["schema"]["columns"]
         on_validation |= bool(meta.get("trained_on_validation"))
-        members.append({"folder": sub.name, "model": info.name, "version": info.version, "digest": info.digest,
-                        "weight": member.weight})
+        members.append({"folder": sub.name, "model": info["name"], "version": info["version"],
+                        "digest": info["digest"], "weight": member.weight})
     inputs = list(dict.fromkeys(inputs))
     schema = {"features": list(dict.fromkeys(features)), "entity": report.get("entity"), "time": report.get("time"),
               "target": report["target"], "columns": columns}

@@ -20,6 +20,7 @@ from modelfab.errors import DataError
 from modelfab.features.persist import load_transform
 from modelfab.models import ModelFamily
 from modelfab.models import family as model_family
+from modelfab.tasks import get_task
 
 PACKAGE_FILE = "package.json"
 
@@ -91,14 +92,7 @@ class Predictor:
 
     def outputs(self, scores: np.ndarray) -> tuple[list, np.ndarray | None]:
         """Per row: the prediction (class label or value), and class probabilities if any."""
-        if self.task == "regression":
-            return scores.tolist(), None
-        if self.task == "binary":
-            codes = (scores[:, 1] >= self.meta["threshold"]).astype(int)
-        else:
-            codes = scores.argmax(axis=1)
-        classes = self.classes
-        return [classes[i] for i in codes.tolist()], scores
+        return get_task(self.task).predictions(scores, self.classes, self.meta["threshold"])
 
     @property
     def task(self) -> str:

@@ -190,7 +190,7 @@ def score_labels(predictor: Predictor, current: pd.DataFrame, info, project: Pro
     task = predictor.task
     from modelfab.evaluate.stage import primary_metric
 
-    metric = primary_metric(project.spec, task)
+    metric = primary_metric(project.spec.gate, task)
     out: dict = {"labelled_rows": len(labelled), "metric": metric}
     if labelled.empty:
         return out
@@ -219,9 +219,11 @@ def track(project: Project, report: dict, output: Path) -> None:
     from mlflow.entities import Metric, RunTag
 
     c = registry.client(project.tracking_uri)
-    mlrun = c.create_run(registry.experiment_id(c, project), run_name=f"monitor-{report['model']}-v{report['version']}",
-                         tags={"modelfab.kind": "monitor", "modelfab.status": report["status"],
-                               "modelfab.model": report["model"], "modelfab.version": str(report["version"])})
+    run_id = registry.create_run(
+        c, project.spec.tracking.experiment or project.spec.name, project.store_dir,
+        run_name=f"monitor-{report['model']}-v{report['version']}",
+        tags={"modelfab.kind": "monitor", "modelfab.status": report["status"],
+              "modelfab.model": report["model"], "modelfab.version": str(report["version"])})
     now = int(time.time() * 1000)
     values = {"rows": report["rows"], "drift_share": report["drift_share"],
               "status_level": STATUS_ORDER[report["status"]]}
@@ -229,10 +231,10 @@ def track(project: Project, report: dict, output: Path) -> None:
     if report["predictions"].get("score") is not None:
         values["drift.predictions"] = report["predictions"]["score"]
     values |= {f"labelled.{k}": v for k, v in report["performance"].get("metrics", {}).items()}
-    c.log_batch(mlrun.info.run_id, metrics=[Metric(_metric_name(k), float(v), now, 0) for k, v in values.items()],
+    c.log_batch(run_id, metrics=[Metric(_metric_name(k), float(v), now, 0) for k, v in values.items()],
                 tags=[RunTag("modelfab.reasons", json.dumps(report["reasons"])[:5000])])
-    c.log_artifacts(mlrun.info.run_id, str(output), "monitor")
-    c.set_terminated(mlrun.info.run_id, "FINISHED")
+    c.log_artifacts(run_id, str(output), "monitor")
+    c.set_terminated(run_id, "FINISHED")
 
 
 def _metric_name(name: str) -> str:

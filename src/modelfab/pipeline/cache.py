@@ -9,10 +9,12 @@ from typing import Any
 
 from modelfab.artifacts.store import Ref
 from modelfab.pipeline.graph import Stage
+from modelfab.spec.view import resolve
 
 
 def section_config(spec: Any, stage: Stage) -> dict:
-    return {key: _dump(spec.section(key)) for key in stage.sections}
+    """The values of the keys the stage declares: the same declaration makes `ctx.spec`."""
+    return {key: _dump(resolve(spec, key)) for key in stage.sections}
 
 
 def cache_key(stage: Stage, config: dict, inputs: dict[str, Ref], external: str = "") -> str:

@@ -32,11 +32,14 @@ class Stage:
         func: called with input artifacts, spec sections and `ctx` as keyword arguments.
         inputs: parameter name -> artifact type, produced by earlier stages.
         outputs: output name -> artifact type.
-        sections: top-level spec keys the stage reads; only these enter the cache key. Those
-            named as parameters are passed to `func`; others are read through `ctx.project`.
+        sections: the spec keys the stage reads, a section (`train`) or one key of one
+            (`train.seed`). They make both its cache key and `ctx.spec`, which refuses any other
+            key. Sections named as parameters are passed to `func`.
         code: packages whose source enters the cache key, so a code change re-runs the stage.
-        external: returns a string for state outside the store that the result depends on
-            (the registry's champion), added to the cache key.
+        external: `external(ctx, store)` returns a string for state outside the store that
+            the result depends on (the input files' content), added to the cache key.
+        volatile: the stage reads state outside the store (the registry) and runs every time;
+            its output is content-addressed, so an unchanged answer keeps later stages cached.
     """
 
     name: str
@@ -45,9 +48,10 @@ class Stage:
     outputs: dict[str, type[Artifact]]
     sections: tuple[str, ...] = ()
     code: tuple[str, ...] = ()
-    external: Callable[[Any], str] | None = field(default=None, compare=False)
+    external: Callable[[Any, Any], str] | None = field(default=None, compare=False)
     wants_ctx: bool = False
     params: tuple[str, ...] = ()
+    volatile: bool = False
 
     @property
     def code_version(self) -> str:
@@ -60,7 +64,8 @@ def stage(
     outputs: dict[str, type[Artifact]],
     sections: tuple[str, ...] = (),
     code: tuple[str, ...] = (),
-    external: Callable[[Any], str] | None = None,
+    external: Callable[[Any, Any], str] | None = None,
+    volatile: bool = False,
 ) -> Callable[[Callable[..., Any]], Stage]:
     """Declare a stage; inputs come from the function's artifact-typed parameters.
 
@@ -83,7 +88,8 @@ def stage(
                     f"{sections} nor {CONTEXT_PARAM!r}"
                 )
         params = tuple(inspect.signature(func).parameters)
-        return Stage(name, func, inputs, outputs, sections, code, external, CONTEXT_PARAM in params, params)
+        return Stage(name, func, inputs, outputs, sections, code, external, CONTEXT_PARAM in params, params,
+                     volatile)
 
     return wrap
 

@@ -108,14 +108,18 @@ def _info(c: Any, mv: Any) -> VersionInfo:
     )
 
 
-def experiment_id(c: Any, project: Any) -> str:
+def experiment_id(c: Any, name: str, store_dir: Path) -> str:
     """The project's MLflow experiment, created on first use with its artifacts under the store
     (not the working directory)."""
-    name = project.spec.tracking.experiment or project.spec.name
     experiment = c.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return c.create_experiment(name, artifact_location=(project.store_dir / "mlartifacts").as_uri())
+    return c.create_experiment(name, artifact_location=(store_dir / "mlartifacts").as_uri())
+
+
+def create_run(c: Any, experiment: str, store_dir: Path, run_name: str, tags: dict | None = None) -> str:
+    """A new MLflow run in the named experiment; returns its id."""
+    return c.create_run(experiment_id(c, experiment, store_dir), run_name=run_name, tags=tags or {}).info.run_id
 
 
 def open_run(c: Any, project: Any, run: Any) -> str:
@@ -123,9 +127,10 @@ def open_run(c: Any, project: Any, run: Any) -> str:
     if run.tracking_run_id:
         return run.tracking_run_id
     tags = {"modelfab.run_id": run.run_id, "modelfab.spec": str(project.spec_path)}
-    mlrun = c.create_run(experiment_id(c, project), run_name=f"{project.spec.name}-{run.run_id}", tags=tags)
+    experiment = experiment_id(c, project.spec.tracking.experiment or project.spec.name, project.store_dir)
+    mlrun = c.create_run(experiment, run_name=f"{project.spec.name}-{run.run_id}", tags=tags)
     run.tracking_run_id = mlrun.info.run_id
-    run.extras["artifact_uri"] = mlrun.info.artifact_uri
+    run.tracking_artifact_uri = mlrun.info.artifact_uri
     return run.tracking_run_id
 
 

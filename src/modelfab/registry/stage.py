@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelfab import __version__
-from modelfab.artifacts import Blessing, Evaluation, ModelPackage, Registration, read_json
+from modelfab.artifacts import Blessing, Champion, Evaluation, ModelPackage, Registration, read_json
+from modelfab.evaluate.champion import tag_of
 from modelfab.pipeline import stage
 from modelfab.registry import client as registry
 from modelfab.registry.memo import GATE_KEY_TAG
@@ -14,30 +15,30 @@ from modelfab.spec.schema import RegisterConfig
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 
 
-@stage("register", outputs={"registration": Registration}, sections=("register",))
-def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation,
+@stage("register", outputs={"registration": Registration}, sections=("name", "register", "tracking"))
+def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation, champion: Champion,
              register: RegisterConfig, ctx) -> Registration:  # noqa: ANN001
     b = blessing.data
-    name = ctx.project.spec.model_name
+    name = ctx.spec.model_name
     if not b["blessed"]:
         return Registration({"registered": False, "name": name, "reason": b["reason"]})
     if b.get("already_champion"):
         return Registration({"registered": False, "name": name, "version": b["champion"]["version"],
                              "reason": b["reason"]})
-    c = registry.client(ctx.project.tracking_uri)
+    c = registry.client(ctx.tracking_uri)
     digest = package.path.name
     existing = [v for v in registry.versions(c, name, must_exist=False) if v.digest == digest]
     if existing:  # the same package was registered before (e.g. after a rollback): re-promote it
         info = registry.promote(c, name, existing[-1].version, register.alias)
         return Registration({"registered": False, "promoted": True, "name": name, "version": info.version,
                              "alias": register.alias, "reason": "this package was registered before; promoted it"})
-    version = log_and_register(c, ctx, package, evaluation, name, b)
+    version = log_and_register(c, ctx, package, evaluation, champion, b)
     info = registry.promote(c, name, version, register.alias)
     return Registration({"registered": True, "name": name, "version": info.version, "alias": register.alias,
                          "previous": b.get("champion")})
 
 
-def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, name: str,  # noqa: ANN001
+def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, champion: Champion,  # noqa: ANN001
                      blessing: dict) -> int:
     import warnings
 
@@ -50,7 +51,9 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, name
     # package checks inputs against the training schema itself, with messages naming the line.
     requirements = [f"modelfab=={__version__}", f"lightgbm=={lightgbm.__version__}",
                     f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}"]
-    run_id = registry.open_run(c, ctx.project, ctx.run)
+    name = ctx.spec.model_name
+    run_id = ctx.tracking_run_id or registry.create_run(c, ctx.spec.tracking.experiment or ctx.spec.name,
+                                                        ctx.store_dir, run_name=f"{ctx.spec.name}-register")
     with warnings.catch_warnings(), mlflow.start_run(run_id=run_id):
         warnings.simplefilter("ignore")  # hints about type hints and input examples we chose not to use
         model_info = mlflow.pyfunc.log_model(
@@ -61,8 +64,7 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, name
     metrics = read_json(evaluation.path / "metrics.json")["metrics"]
     tags = {registry.BLESSED_TAG: "true", registry.DIGEST_TAG: package.path.name,
             "modelfab.reason": blessing["reason"]}
-    if "champion_key" in ctx.run.extras:  # lets the next run's gate find its verdict cached
-        tags[GATE_KEY_TAG] = ctx.run.extras["champion_key"]
+    tags[GATE_KEY_TAG] = tag_of(champion.data)  # lets the next run's gate find its verdict cached
     tags |= {f"modelfab.metric.{k}": f"{v:.6g}" for k, v in metrics.items()}
     for key, value in tags.items():
         c.set_model_version_tag(name, mv.version, key, value)

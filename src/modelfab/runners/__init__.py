@@ -1,5 +1,5 @@
-"""How it runs: the local runner (Ray comes as another executor)."""
+"""How it runs: the local runner; another executor overrides `LocalRunner.execute`."""
 
-from modelfab.runners.local import Interrupted, LocalRunner, RunState, StageContext
+from modelfab.runners.local import Interrupted, LocalRunner
 
-__all__ = ["Interrupted", "LocalRunner", "RunState", "StageContext"]
+__all__ = ["Interrupted", "LocalRunner"]

@@ -10,19 +10,17 @@ import fcntl
 import shutil
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from modelfab.artifacts.store import ArtifactStore, Ref
 from modelfab.errors import FabError, StageError
-from modelfab.hooks.base import Hook, HookSet, StageRecord
 from modelfab.pipeline.cache import cache_key, section_config
 from modelfab.pipeline.graph import Pipeline, Stage
+from modelfab.pipeline.run import Hook, HookSet, RunState, StageContext, StageRecord
 from modelfab.spec.load import Project
+from modelfab.spec.view import SpecView
 
 
 class Interrupted(FabError):
@@ -36,60 +34,6 @@ KEEP_IN_MEMORY_BYTES = 64 << 20
 # Memory is handed back to the system only after a stage that held a table at least this large:
 # after small stages there is little to give back, and trimming costs the next stage page faults.
 TRIM_AFTER_BYTES = 32 << 20
-
-
-@dataclass
-class RunState:
-    """What hooks and stages may read about the run in progress."""
-
-    project: Project
-    store: ArtifactStore
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    refs: dict[str, Ref] = field(default_factory=dict)
-    records: list[StageRecord] = field(default_factory=list)
-    tracking_run_id: str | None = None
-    started: float = field(default_factory=time.perf_counter)
-    extras: dict[str, Any] = field(default_factory=dict)
-    kept: dict[Ref, Any] = field(default_factory=dict)
-    held_large: bool = False  # the last stage computed held a large table: give memory back after it
-    sizes: dict[Ref, int | None] = field(default_factory=dict)  # memory_bytes of artifacts, measured once
-
-    def load(self, name: str) -> Any:
-        return self.get(self.refs[name])
-
-    def get(self, ref: Ref) -> Any:
-        """An artifact this run produced and kept in memory, else the stored one."""
-        kept = self.kept.get(ref)
-        return kept if kept is not None else self.store.get(ref)
-
-
-@dataclass
-class StageContext:
-    """Passed to stages as `ctx`: progress reporting and read access to the run."""
-
-    run: RunState
-    stage: Stage
-    hooks: HookSet
-    key: str = ""  # the stage's cache key: what a checkpoint of this computation is for
-    folders: list[Path] = field(default_factory=list)
-
-    @property
-    def project(self) -> Project:
-        return self.run.project
-
-    def folder(self) -> Path:
-        """An empty folder for a Folder artifact; removed once the outputs are stored."""
-        path = self.run.store.tmp / f"out-{uuid.uuid4().hex}"
-        path.mkdir(parents=True)
-        self.folders.append(path)
-        return path
-
-    def progress(self, done: float, total: float | None = None, note: str = "") -> None:
-        self.hooks.stage_progress(self.run, self.stage, done, total, note)
-
-    def log_metrics(self, metrics: dict, step: int) -> None:
-        """Metrics while the stage runs (a net's epochs), e.g. to MLflow with their step."""
-        self.hooks.stage_metrics(self.run, self.stage, metrics, step)
 
 
 class LocalRunner:
@@ -124,14 +68,18 @@ class LocalRunner:
         started = time.perf_counter()
         self.hooks.before_stage(run, stage)
         try:
-            external = stage.external(run) if stage.external else ""
-            key = cache_key(stage, config, inputs, external)
-            hit = None if force else run.store.cache_get(key)
+            ctx = stage_context(run, stage)
+            external = stage.external(ctx, run.store) if stage.external else ""
+            ctx.key = key = cache_key(stage, config, inputs, external)
+            hit = None if force or stage.volatile else run.store.cache_get(key)
             if hit:
-                outputs = {name: Ref(**r) for name, r in hit["outputs"].items()}
+                outputs, cached = {name: Ref(**r) for name, r in hit["outputs"].items()}, True
             else:
-                self.hooks.before_compute(run, stage)
-                outputs = self._compute(run, stage, inputs, key)
+                if not stage.volatile:  # a look-up of outside state is no computation
+                    self.hooks.before_compute(run, stage)
+                ctx.tracking_run_id = run.tracking_run_id
+                ctx.events = lambda event, *args: getattr(self.hooks, event)(run, stage, *args)
+                outputs, cached = self._compute(run, stage, inputs, ctx)
         except KeyboardInterrupt:
             self.hooks.on_stage_error(run, stage, KeyboardInterrupt())
             raise Interrupted(
@@ -147,38 +95,59 @@ class LocalRunner:
                 f"stored; after fixing, `modelfab run {run.project.spec_path}` resumes from {stage.name!r}"
             ) from exc
         run.refs.update(outputs)
-        record = StageRecord(stage.name, key, bool(hit), time.perf_counter() - started, outputs, inputs, config)
+        record = StageRecord(stage.name, key, cached, time.perf_counter() - started, outputs, inputs, config)
         run.records.append(record)
         self.hooks.after_stage(run, stage, record)
 
-    def _compute(self, run: RunState, stage: Stage, inputs: dict[str, Ref], key: str) -> dict[str, Ref]:
+    def _compute(self, run: RunState, stage: Stage, inputs: dict[str, Ref],
+                 ctx: StageContext) -> tuple[dict[str, Ref], bool]:
+        """Run the stage and store its outputs; also says whether all of them were stored
+        already (a volatile stage's unchanged answer)."""
         kwargs: dict[str, Any] = {name: run.get(ref) for name, ref in inputs.items()}
-        kwargs.update({s: run.project.spec.section(s) for s in stage.sections if s in stage.params})
-        ctx = StageContext(run, stage, self.hooks, key=key)
+        kwargs.update({s: ctx.spec.section(s) for s in stage.sections if s in stage.params})
         if stage.wants_ctx:
             kwargs["ctx"] = ctx
         try:
-            result = self.execute(stage, kwargs)
-            produced = result if isinstance(result, dict) else {next(iter(stage.outputs)): result}
-            if set(produced) != set(stage.outputs):
-                raise StageError(f"stage {stage.name!r} returned {sorted(produced)}, expected {sorted(stage.outputs)}")
-            outputs = {name: run.store.put(artifact) for name, artifact in produced.items()}
-            sizes = {name: artifact.memory_bytes() for name, artifact in produced.items()}
-            run.sizes.update((outputs[name], size) for name, size in sizes.items())
-            for name, ref in inputs.items():  # an input made earlier in this run was measured then
-                if ref not in run.sizes:
-                    run.sizes[ref] = kwargs[name].memory_bytes()
-            held = [run.sizes[ref] for ref in inputs.values()] + list(sizes.values())
-            run.held_large = any((size or 0) >= TRIM_AFTER_BYTES for size in held)
-            for name, artifact in produced.items():
-                artifact.stored(run.store.path(outputs[name]))
-                if sizes[name] is not None and sizes[name] <= KEEP_IN_MEMORY_BYTES:
-                    run.kept[outputs[name]] = artifact
+            produced = self._produce(stage, kwargs)
+            stored = {name: run.store.put_new(artifact) for name, artifact in produced.items()}
+            outputs = {name: ref for name, (ref, _) in stored.items()}
+            self._keep(run, inputs, kwargs, produced, outputs)
         finally:
             for folder in ctx.folders:
                 shutil.rmtree(folder, ignore_errors=True)
-        run.store.cache_put(key, {"stage": stage.name, "outputs": {n: r.to_dict() for n, r in outputs.items()}})
-        return outputs
+        if not stage.volatile:
+            run.store.cache_put(ctx.key, {"stage": stage.name, "outputs": {n: r.to_dict() for n, r in outputs.items()}})
+        return outputs, stage.volatile and not any(new for _, new in stored.values())
+
+    def _produce(self, stage: Stage, kwargs: dict[str, Any]) -> dict[str, Any]:
+        result = self.execute(stage, kwargs)
+        produced = result if isinstance(result, dict) else {next(iter(stage.outputs)): result}
+        if set(produced) != set(stage.outputs):
+            raise StageError(f"stage {stage.name!r} returned {sorted(produced)}, expected {sorted(stage.outputs)}")
+        return produced
+
+    @staticmethod
+    def _keep(run: RunState, inputs: dict[str, Ref], kwargs: dict[str, Any], produced: dict[str, Any],
+              outputs: dict[str, Ref]) -> None:
+        """Keep small outputs in memory for later stages; note whether a large table was held."""
+        sizes = {name: artifact.memory_bytes() for name, artifact in produced.items()}
+        run.sizes.update((outputs[name], size) for name, size in sizes.items())
+        for name, ref in inputs.items():  # an input made earlier in this run was measured then
+            if ref not in run.sizes:
+                run.sizes[ref] = kwargs[name].memory_bytes()
+        held = [run.sizes[ref] for ref in inputs.values()] + list(sizes.values())
+        run.held_large = any((size or 0) >= TRIM_AFTER_BYTES for size in held)
+        for name, artifact in produced.items():
+            artifact.stored(run.store.path(outputs[name]))
+            if sizes[name] is not None and sizes[name] <= KEEP_IN_MEMORY_BYTES:
+                run.kept[outputs[name]] = artifact
+
+
+def stage_context(run: RunState, stage: Stage) -> StageContext:
+    """What the stage may see: its declared spec keys and the project's places."""
+    project = run.project
+    return StageContext(stage=stage.name, spec=SpecView(project.spec, stage.sections, stage.name),
+                        root=project.root, store_dir=project.store_dir, tmp=run.store.tmp)
 
 
 def release_memory() -> None:

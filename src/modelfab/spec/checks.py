@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from modelfab.spec.schema import FabSpec
-
-LOWER_IS_BETTER = {"rmse", "mae"}
-REGRESSION_METRICS = {"rmse", "mae", "r2"}
-CLASSIFICATION_METRICS = {"accuracy", "precision", "recall", "f1", "f1_macro", "roc_auc", "pr_auc"}
+from modelfab.tasks import AUTO, LOWER_IS_BETTER, TASKS, get_task
 
 
 def check_columns(spec: FabSpec) -> list[str]:
     d = spec.data
     problems = []
+    if d.target is None and get_task(spec.task).needs_target:
+        problems.append(f"data.target: required key is missing; a {spec.task} task learns from a target column")
     if d.target in d.drop:
         problems.append(f"data.drop: lists the target {d.target!r}; the target cannot be dropped")
     if d.remaining_life and not (d.entity and d.time):
@@ -45,7 +44,7 @@ def check_sequences(spec: FabSpec) -> list[str]:
 
 def check_task(spec: FabSpec) -> list[str]:
     problems = []
-    if spec.task == "regression" and spec.split.method == "stratified":
+    if spec.task != AUTO and not TASKS[spec.task].has_classes and spec.split.method == "stratified":
         problems.append("split.method: 'stratified' needs a classification task; use 'random' or 'group'")
     threshold = spec.train.decision_threshold
     if isinstance(threshold, float) and not 0 < threshold < 1:
@@ -63,10 +62,11 @@ def check_gate(spec: FabSpec) -> list[str]:
             problems.append(f"{where}.min: {rule.metric} is lower-is-better; use max instead")
         if rule.metric not in LOWER_IS_BETTER and rule.max is not None:
             problems.append(f"{where}.max: {rule.metric} is higher-is-better; use min instead")
-        if spec.task == "regression" and rule.metric in CLASSIFICATION_METRICS:
-            problems.append(f"{where}.metric: {rule.metric!r} needs a classification task; use rmse, mae or r2")
-        if spec.task in ("binary", "multiclass") and rule.metric in REGRESSION_METRICS:
-            problems.append(f"{where}.metric: {rule.metric!r} needs a regression task")
+        task = TASKS.get(spec.task)
+        if task is not None and rule.metric not in task.metrics:
+            owners = [t for t in TASKS.values() if rule.metric in t.metrics]
+            kind = "classification" if all(t.has_classes for t in owners) else " or ".join(t.name for t in owners)
+            problems.append(f"{where}.metric: {rule.metric!r} needs a {kind} task; use {', '.join(task.metrics)}")
     return problems
 
 

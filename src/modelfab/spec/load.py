@@ -69,11 +69,26 @@ def parse_spec(text: str, source: str = SPEC_FILE) -> FabSpec:
     try:
         spec = FabSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError([_describe(err, lines) for err in exc.errors()], source) from None
+        found = [_describe(err, lines) for err in exc.errors()]
+        raise SpecError(found + _missing_target(raw, lines), source) from None
     problems = run_checks(spec)
     if problems:
         raise SpecError([_with_line(p, lines) for p in problems], source)
     return spec
+
+
+def _missing_target(raw: dict, lines: dict[tuple, int]) -> list[str]:
+    """The task's own need for `data.target`, said beside the schema's problems (the schema
+    alone cannot: whether a target is required depends on the task)."""
+    from modelfab.tasks import TASKS, get_task
+
+    data, task = raw.get("data"), raw.get("task", "auto")
+    if not isinstance(data, dict) or "target" in data or (task not in TASKS and task != "auto"):
+        return []
+    if not get_task(task).needs_target:
+        return []
+    line = _line_of(("data",), lines)
+    return [f"{f'line {line}: ' if line else ''}data.target: required key is missing"]
 
 
 def json_schema() -> str:

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from modelfab.spec.base import ModelConfig, Section
+from modelfab.tasks import AUTO, TASKS
 from modelfab.spec.nets import (
     CNNConfig,
     EfficientNetConfig,
@@ -84,7 +85,7 @@ class DataConfig(Section):
     """
 
     source: str = Field(description="CSV, TSV, TXT, JSONL or Parquet file, or a folder of images, relative to fab.yaml.")
-    target: str = Field(description="The column to predict.")
+    target: str | None = Field(None, description="The column to predict (every task today needs one).")
     format: Literal["auto", "csv", "parquet", "jsonl"] = Field(
         "auto", description="File format; auto uses the suffix (.parquet/.pq, .jsonl/.ndjson, else text)."
     )
@@ -463,9 +464,8 @@ TrainConfig = Annotated[
 
 # --- evaluate, gate, register ------------------------------------------------------------------
 
-Metric = Literal[
-    "accuracy", "precision", "recall", "f1", "f1_macro", "roc_auc", "pr_auc", "rmse", "mae", "r2"
-]
+# Every task's metrics, in the tasks' order (classification's, then regression's).
+Metric = Literal[tuple(dict.fromkeys(m for t in TASKS.values() for m in t.metrics))]  # type: ignore[misc]
 
 
 class EvaluateConfig(Section):
@@ -584,7 +584,7 @@ class FabSpec(Section):
 
     version: int = Field(CURRENT_VERSION, ge=1, le=CURRENT_VERSION, description="Spec format version.")
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Project name (letters, digits, _ . -).")
-    task: Literal["auto", "binary", "multiclass", "regression"] = Field(
+    task: Literal[(AUTO, *TASKS)] = Field(  # type: ignore[valid-type]
         "auto", description="What to predict; auto infers it from the target."
     )
     store: str = Field(".fab", description="Folder of artifacts, cache and the default MLflow database.")

@@ -11,30 +11,38 @@ import shutil
 import numpy as np
 
 from modelfab import __version__
-from modelfab.artifacts import DataReport, FeatureSet, FeatureTransform, ModelPackage, Splits, read_json, write_json
+from modelfab.artifacts import (
+    BlendMembers,
+    DataReport,
+    FeatureSet,
+    FeatureTransform,
+    ModelPackage,
+    Splits,
+    read_json,
+    write_json,
+)
 from modelfab.features.featurize import TARGET
 from modelfab.models import make_model
-from modelfab.models.blend import members_key
 from modelfab.models.package import PACKAGE_FILE
 from modelfab.pipeline import stage
 
 REFERENCE_ROWS = 100_000  # training rows kept in the package as the monitoring reference
 
 
-@stage("train", outputs={"package": ModelPackage}, sections=("train",), code=("modelfab.models",),
-       external=members_key)
+@stage("train", outputs={"package": ModelPackage}, sections=("train", "data.entity", "data.time"),
+       code=("modelfab.models",))
 def train(features: FeatureSet, transform: FeatureTransform, report: DataReport, splits: Splits,
-          ctx) -> ModelPackage:  # noqa: ANN001
-    rep, config = report.data, ctx.project.spec.train
+          members: BlendMembers, ctx) -> ModelPackage:  # noqa: ANN001
+    rep, config = report.data, ctx.spec.train
     if config.type == "blend":
-        return blend(config, rep, splits, ctx)
+        return blend(config, rep, splits, members.data["members"], ctx)
     X, y = xy(features.train)
     X_valid, y_valid = xy(features.valid)
     near_end = getattr(getattr(config, "early_stopping", None), "near_end", None)
     context = train_context(ctx, config)
     model = make_model(config, rep["task"], len(rep["classes"]), layout=features.info.get("layout"), context=context)
     if near_end:  # stop on some rows' uncapped remaining life; a refit learns every row's capped one
-        watched = near_end_rows(X_valid, splits.valid, ctx.project.spec.data, near_end)
+        watched = near_end_rows(X_valid, splits.valid, ctx.spec.data, near_end)
         model.fit(X, y, *watched, progress=ctx.progress, refit_valid=(X_valid, y_valid))
         X_valid, y_valid = watched
     else:
@@ -68,15 +76,15 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     return ModelPackage(folder)
 
 
-def blend(config, rep: dict, splits: Splits, ctx) -> ModelPackage:  # noqa: ANN001
+def blend(config, rep: dict, splits: Splits, members: list[dict], ctx) -> ModelPackage:  # noqa: ANN001
     """A package of registered packages (models/blend.py); nothing is fitted. For a binary task
     the threshold is chosen on the validation rows' blended scores, as for any model."""
     from modelfab.features.featurize import encode_target
-    from modelfab.models.blend import MEMBERS_EXTRA, package_members
+    from modelfab.models.blend import package_members
     from modelfab.models.package import Predictor
 
     folder = ctx.folder()
-    described = package_members(folder, config, rep, ctx.run.extras[MEMBERS_EXTRA])
+    described = package_members(folder, config, rep, members)
     meta = {"format": 1, "modelfab": __version__, "family": "blend", "config": config.model_dump(mode="json"),
             "task": rep["task"], "target": rep["target"], "classes": rep["classes"], "threshold": 0.5,
             "features": [], "layout": None, **described}
@@ -117,7 +125,7 @@ def train_context(ctx, config):  # noqa: ANN001, ANN201
         return TrainContext(fingerprint=ctx.key, log_metrics=ctx.log_metrics)
     if config.type not in NET_TYPES:
         return None
-    folder = ctx.project.path(config.checkpoint_dir) if config.checkpoint_dir else ctx.project.store_dir / "checkpoints"
+    folder = ctx.path(config.checkpoint_dir) if config.checkpoint_dir else ctx.store_dir / "checkpoints"
     # A fixed name in a chosen folder: a checkpoint left by another spec is refused, not silently ignored.
     name = "last.safetensors" if config.checkpoint_dir else f"{ctx.key}.safetensors"
     return TrainContext(checkpoint=folder / name if config.checkpoint_every else None,

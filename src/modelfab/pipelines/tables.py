@@ -1,0 +1,28 @@
+"""The table pipeline: ingest -> validate -> clean -> split -> featurize -> members -> train ->
+evaluate -> champion -> gate -> register. Tables, images, texts and sensor windows all take it."""
+
+from __future__ import annotations
+
+from modelfab.data.clean import clean
+from modelfab.data.ingest import ingest
+from modelfab.data.split import split
+from modelfab.data.validate import validate
+from modelfab.evaluate.champion import champion
+from modelfab.evaluate.gate import gate
+from modelfab.evaluate.stage import evaluate
+from modelfab.features.featurize import featurize
+from modelfab.pipeline.graph import Pipeline
+from modelfab.pipeline.run import RunState
+from modelfab.registry.memo import remember
+from modelfab.registry.stage import register
+from modelfab.train.members import members
+from modelfab.train.stage import train
+
+PIPELINE = Pipeline((ingest, validate, clean, split, featurize, members, train, evaluate, champion, gate, register))
+TABLE_PIPELINE = PIPELINE
+
+
+def after_run(run: RunState) -> None:
+    """Record the champion while MLflow is loaded anyway, so the next run need not import it."""
+    spec = run.project.spec
+    remember(run.store.cache, run.project.tracking_uri, spec.model_name, spec.register_.alias)

@@ -1,0 +1,61 @@
+"""What a task is: the contract every task file fills in.
+
+A task owns what differs between binary, multiclass and regression (and, later, anomaly
+detection, clustering or control): whether it needs a target and how the target is encoded,
+how scores become predictions, which metrics it is judged by and which one the gate reads by
+default, the default split, how many outputs a net has, what the server answers, and which
+pipeline runs it. Adding a task is one file here and one line in `tasks/__init__.py`; the
+contract suite (tests/tasks) runs every task through the same checks.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+# Metrics (and training losses) where a smaller value is better; every direction test reads this.
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "loss", "train_loss"})
+
+
+def better(metric: str, a: float, b: float) -> float:
+    """How much `a` beats `b` (positive is better), whatever the metric's direction."""
+    return (b - a) if metric in LOWER_IS_BETTER else (a - b)
+
+
+class Task:
+    """One kind of question. Subclasses set the class attributes and the methods that differ."""
+
+    name: ClassVar[str]
+    pipeline: ClassVar[str] = "tables"  # pipelines.PIPELINES key
+    needs_target: ClassVar[bool] = True
+    has_classes: ClassVar[bool] = False  # the target is a label among `classes`
+    metrics: ClassVar[tuple[str, ...]] = ()
+    default_metric: ClassVar[str] = ""
+    default_split: ClassVar[str] = "random"
+
+    def encode_target(self, y: pd.Series, classes: list) -> np.ndarray:
+        """Target values -> what models learn (class codes 0..k-1, or floats)."""
+        raise NotImplementedError
+
+    def outputs(self, n_classes: int) -> int:
+        """Columns of a model's scores (a net's output units)."""
+        raise NotImplementedError
+
+    def decide(self, scores: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+        """Scores -> predicted codes (or values)."""
+        raise NotImplementedError
+
+    def compute(self, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+        """Every metric of `metrics` that is defined for these rows."""
+        raise NotImplementedError
+
+    def details(self, y: np.ndarray, scores: np.ndarray, classes: list, threshold: float) -> dict:
+        """Per-class scores and the like, for the evaluation record."""
+        return {}
+
+    def predictions(self, scores: np.ndarray, classes: list, threshold: float) -> tuple[list, np.ndarray | None]:
+        """What is answered for each row of scores: the prediction (a class label or a value),
+        and the class probabilities where the task has them (the server, batch prediction)."""
+        raise NotImplementedError
