@@ -9,6 +9,7 @@ import sys
 import modelfab
 import modelfab.pipelines
 from modelfab.registry import client as registry
+from modelfab.evaluate.champion import judged_under
 from modelfab.registry import memo
 
 RERUN = """
@@ -39,7 +40,10 @@ def test_a_commit_to_the_registry_makes_the_next_run_ask_mlflow(binary_project):
     spec, uri = project.spec, project.tracking_uri
     known, champ = memo.recall(run.store.cache, uri, spec.model_name, spec.register_.alias)
     assert known and champ["version"] == 1 and champ["digest"] == run.refs["package"].digest
-    assert champ["gate_key"] == "none"  # the first model was judged against no champion
+    # the first model was judged against no champion; the tag keeps that record
+    assert judged_under(champ["gate_key"]) == {"champion": None}
+    assert judged_under("none") == {"champion": None}  # as versions registered before the record kept it
+    assert judged_under("m/2/abc") == {"champion": {"name": "m", "version": 2, "digest": "abc"}}
 
     registry.client(uri).set_registered_model_tag(spec.model_name, "owner", "line 3")  # any commit
     assert memo.recall(run.store.cache, uri, spec.model_name, spec.register_.alias) == (False, None)

@@ -77,7 +77,7 @@ class _Part:
         if name.startswith("_"):
             raise AttributeError(name)
         if name not in self._keys:
-            raise UndeclaredKey(f"stage {self._stage!r} read spec key {self._prefix}{name!r}, which it does not "
+            raise UndeclaredKey(f"stage {self._stage!r} read spec key '{self._prefix}{name}', which it does not "
                                 f"declare (declared: {', '.join(self._prefix + k for k in sorted(self._keys))})")
         return getattr(self._value, name)
 
