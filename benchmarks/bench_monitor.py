@@ -60,7 +60,7 @@ def sensor_frame(n: int, seed: int, shift: float = 0.0):  # noqa: ANN201
 
 def main(rows: int = 1_000_000) -> None:
     import modelfab
-    from modelfab.serve.log import PredictionLog
+    from modelfab.predlog.log import PredictionLog
 
     WORK.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=WORK))

@@ -2,10 +2,10 @@
 figure that mimics the test rule, so that choices can be made without the test engines.
 
     python benchmarks/bench_rul.py                        # every variant, one split
-    python benchmarks/bench_rul.py --splits 5 --only 0,6  # validation alone, over five splits
-    python benchmarks/bench_rul.py --held-out 5 --only 6,7  # engines kept out of the pipeline
-    python benchmarks/bench_rul.py --held-out 5 --blend 17,12  # two variants, their weighted means
-    python benchmarks/bench_rul.py --blend 12,18 --weight 0.8  # test figure of the weight chosen above
+    python benchmarks/bench_rul.py --splits 5 --only lgbm-no-refit,cnn-5nets-all-windows  # validation alone
+    python benchmarks/bench_rul.py --held-out 5 --only cnn,transformer  # engines kept out of the pipeline
+    python benchmarks/bench_rul.py --held-out 5 --blend lgbm,cnn  # two variants, their weighted means
+    python benchmarks/bench_rul.py --blend cnn,transformer --weight 0.8  # test figure of that weight
 
 NASA's test engines are cut off 7-145 cycles before failure and scored at their last cycle
 against the true, uncapped remaining life. The pipeline's own validation RMSE is over every
@@ -40,48 +40,56 @@ STORES = ROOT / "benchmarks" / ".work" / "rul"
 PREDICTIONS = ROOT / "benchmarks" / ".work" / "rul-held-out"
 TEST_PREDICTIONS = ROOT / "benchmarks" / ".work" / "rul-test"
 SENSORS = ["s2", "s3", "s4", "s7", "s8", "s9", "s11", "s12", "s13", "s14", "s15", "s17", "s20", "s21"]
-# The example's window and inputs before session 8, pinned so rows keep their meaning.
+# The CNN example's window and inputs without the cycle channel, pinned so rows keep their meaning.
 STEPS50 = {"features.sequence.steps": 50, "features.sequence.columns": SENSORS}
-AGE = STEPS50 | {"features.sequence.columns": [*SENSORS, "cycle"]}  # the example since session 8
-ALL_WINDOWS = {"train.early_stopping.near_end": None} | STEPS50  # what early stopping watched before
+AGE = STEPS50 | {"features.sequence.columns": [*SENSORS, "cycle"]}  # the CNN example as it is: cycle channel too
+ALL_WINDOWS = {"train.early_stopping.near_end": None} | STEPS50  # early stopping on every validation window
 ONE_NET = {"train.seeds": 1} | ALL_WINDOWS
-# The Transformer example before session 10: one net over 30 steps of the sensors, stopping on all windows.
+# The first Transformer example: one net over 30 steps of the sensors, stopping on all windows.
 TRANSFORMER30 = {"features.sequence.steps": 30, "features.sequence.columns": SENSORS, "train.seeds": 1,
                  "train.early_stopping.near_end": None}
-OLD = ALL_WINDOWS | {"features.sequence.steps": 30, "train.kernel": 10}  # the CNN example before it was re-chosen
-VARIANTS = [  # (name, spec file, changed keys)
-    ("LightGBM, window statistics (without refit on the validation engines)", "fab.yaml", {"train.refit_full": False}),
-    ("CNN, one net, 30 steps, 10-wide kernels (Li et al.'s layout)", "fab.cnn.yaml", ONE_NET | OLD),
-    ("CNN, mean of 5 nets, 30 steps, 10-wide kernels", "fab.cnn.yaml", OLD),
-    ("CNN, one net, 50 steps, 5-wide kernels", "fab.cnn.yaml", ONE_NET),
-    ("CNN, one net, 50 steps, 5-wide, weight average (train.ema 0.99)", "fab.cnn.yaml", ONE_NET | {"train.ema": 0.99}),
-    ("CNN, one net, 50 steps, 5-wide, RUL cap 130", "fab.cnn.yaml", ONE_NET | {"data.remaining_life.cap": 130}),
-    ("CNN, mean of 5 nets, 50 steps, 5-wide kernels, stopping on all windows", "fab.cnn.yaml", ALL_WINDOWS),
-    ("CNN, mean of 5 nets, 50 steps, 5-wide, stopping on the last 150 cycles (the example before)", "fab.cnn.yaml",
-     STEPS50),
-    ("Transformer, one net over 30 steps (the example before session 10)", "fab.transformer.yaml", TRANSFORMER30),
-    ("LSTM (the example)", "fab.lstm.yaml", {}),
-    ("CNN, mean of 5 nets, 80 steps, 5-wide, stopping on the last 150 cycles", "fab.cnn.yaml",
-     STEPS50 | {"features.sequence.steps": 80}),
-    ("CNN, mean of 5 nets, 120 steps, 5-wide, stopping on the last 150 cycles", "fab.cnn.yaml",
-     STEPS50 | {"features.sequence.steps": 120}),
-    ("CNN, mean of 5 nets, 50 steps, 5-wide, last 150 cycles, the cycle count also as a 15th channel (the example)",
-     "fab.cnn.yaml", AGE),
-    ("CNN, the example with the cycle count, RUL cap 135", "fab.cnn.yaml", AGE | {"data.remaining_life.cap": 135}),
-    ("CNN, the example with the cycle count, RUL cap 145", "fab.cnn.yaml", AGE | {"data.remaining_life.cap": 145}),
-    ("Transformer, the cycle count also as a 15th channel", "fab.transformer.yaml",
-     {"features.sequence.columns": [*SENSORS, "cycle"]}),
-    ("CNN, the example with operating settings 1 and 2 as channels too", "fab.cnn.yaml",
-     AGE | {"data.drop": ["setting3"], "features.sequence.columns": [*SENSORS, "cycle", "setting1", "setting2"]}),
-    ("LightGBM, the example (window statistics, refit on the validation engines too)", "fab.yaml", {}),
-    ("Transformer with the CNN example's inputs and stopping: 50 steps, cycle channel, last 150 cycles, mean of 5 nets "
-     "(the example since session 10)", "fab.transformer.yaml",
-     AGE | {"train.seeds": 5, "train.early_stopping.near_end": 150}),
-    ("LSTM with the CNN example's inputs and stopping (50 steps, cycle channel, last 150 cycles, mean of 5 nets)",
-     "fab.lstm.yaml", AGE | {"train.seeds": 5, "train.early_stopping.near_end": 150}),
-    ("CNN, the example, then each net trained afresh on training + validation engines for its best epoch count "
-     "(train.refit_full)", "fab.cnn.yaml", AGE | {"train.refit_full": True}),
-]
+OLD = ALL_WINDOWS | {"features.sequence.steps": 30, "train.kernel": 10}  # the first CNN example: Li et al.'s layout
+VARIANTS = {  # name: (label, spec file, changed keys)
+    "lgbm-no-refit": ("LightGBM, window statistics (without refit on the validation engines)", "fab.yaml",
+                      {"train.refit_full": False}),
+    "cnn-li": ("CNN, one net, 30 steps, 10-wide kernels (Li et al.'s layout)", "fab.cnn.yaml", ONE_NET | OLD),
+    "cnn-li-5nets": ("CNN, mean of 5 nets, 30 steps, 10-wide kernels", "fab.cnn.yaml", OLD),
+    "cnn-50": ("CNN, one net, 50 steps, 5-wide kernels", "fab.cnn.yaml", ONE_NET),
+    "cnn-50-ema": ("CNN, one net, 50 steps, 5-wide, weight average (train.ema 0.99)", "fab.cnn.yaml",
+                   ONE_NET | {"train.ema": 0.99}),
+    "cnn-50-cap130": ("CNN, one net, 50 steps, 5-wide, RUL cap 130", "fab.cnn.yaml",
+                      ONE_NET | {"data.remaining_life.cap": 130}),
+    "cnn-5nets-all-windows": ("CNN, mean of 5 nets, 50 steps, 5-wide kernels, stopping on all windows",
+                              "fab.cnn.yaml", ALL_WINDOWS),
+    "cnn-5nets-last150": ("CNN, mean of 5 nets, 50 steps, 5-wide, stopping on the last 150 cycles (no cycle channel)",
+                          "fab.cnn.yaml", STEPS50),
+    "transformer-30": ("Transformer, one net over 30 steps of the sensors, stopping on all windows",
+                       "fab.transformer.yaml", TRANSFORMER30),
+    "lstm": ("LSTM (the example)", "fab.lstm.yaml", {}),
+    "cnn-80": ("CNN, mean of 5 nets, 80 steps, 5-wide, stopping on the last 150 cycles", "fab.cnn.yaml",
+               STEPS50 | {"features.sequence.steps": 80}),
+    "cnn-120": ("CNN, mean of 5 nets, 120 steps, 5-wide, stopping on the last 150 cycles", "fab.cnn.yaml",
+                STEPS50 | {"features.sequence.steps": 120}),
+    "cnn": ("CNN, mean of 5 nets, 50 steps, 5-wide, last 150 cycles, the cycle count also as a 15th channel "
+            "(the example)", "fab.cnn.yaml", AGE),
+    "cnn-cap135": ("CNN, the example with the cycle count, RUL cap 135", "fab.cnn.yaml",
+                   AGE | {"data.remaining_life.cap": 135}),
+    "cnn-cap145": ("CNN, the example with the cycle count, RUL cap 145", "fab.cnn.yaml",
+                   AGE | {"data.remaining_life.cap": 145}),
+    "transformer-30-cycle": ("Transformer, one net over 30 steps, the cycle count also as a 15th channel",
+                             "fab.transformer.yaml", TRANSFORMER30 | {"features.sequence.columns": [*SENSORS, "cycle"]}),
+    "cnn-settings": ("CNN, the example with operating settings 1 and 2 as channels too", "fab.cnn.yaml",
+                     AGE | {"data.drop": ["setting3"],
+                            "features.sequence.columns": [*SENSORS, "cycle", "setting1", "setting2"]}),
+    "lgbm": ("LightGBM, the example (window statistics, refit on the validation engines too)", "fab.yaml", {}),
+    "transformer": ("Transformer with the CNN example's inputs and stopping: 50 steps, cycle channel, last 150 "
+                    "cycles, mean of 5 nets (the example)", "fab.transformer.yaml",
+                    AGE | {"train.seeds": 5, "train.early_stopping.near_end": 150}),
+    "lstm-cnn-inputs": ("LSTM with the CNN example's inputs and stopping (50 steps, cycle channel, last 150 cycles, "
+                        "mean of 5 nets)", "fab.lstm.yaml", AGE | {"train.seeds": 5, "train.early_stopping.near_end": 150}),
+    "cnn-refit": ("CNN, the example, then each net trained afresh on training + validation engines for its best "
+                  "epoch count (train.refit_full)", "fab.cnn.yaml", AGE | {"train.refit_full": True}),
+}
 BLEND_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)  # the second variant's share in `--blend`
 
 
@@ -110,7 +118,7 @@ def scores(spec: str, changes: dict, name: str, split_seed: int | None = None) -
     import modelfab
     from modelfab.artifacts import read_json
     from modelfab.evaluate.stage import score_package
-    from modelfab.models.package import Predictor
+    from modelfab.package.predictor import Predictor
 
     store = STORES / name
     shutil.rmtree(store, ignore_errors=True)
@@ -130,13 +138,13 @@ def scores(spec: str, changes: dict, name: str, split_seed: int | None = None) -
     return y, s, validation.get("rmse", float("nan"))  # none when the model trained on them (refit_full)
 
 
-def kept_scores(spec: str, changes: dict, i: int) -> tuple[np.ndarray, np.ndarray, float]:
+def kept_scores(spec: str, changes: dict, name: str) -> tuple[np.ndarray, np.ndarray, float]:
     """`scores`, kept in benchmarks/.work/rul-test, so that a blend of variants already run with the
     same code is not trained again."""
     def make() -> dict:
-        return dict(zip(("truth", "scored", "valid"), scores(spec, changes, f"v{i}"), strict=True))
+        return dict(zip(("truth", "scored", "valid"), scores(spec, changes, name), strict=True))
 
-    saved = load_or_make(TEST_PREDICTIONS / f"v{i}-{prediction_key(spec, changes, 'test')}.npz", make)
+    saved = load_or_make(TEST_PREDICTIONS / f"{name}-{prediction_key(spec, changes, 'test')}.npz", make)
     return saved["truth"], saved["scored"], float(saved["valid"])
 
 
@@ -159,8 +167,8 @@ def main() -> None:
                         help="print only the validation figure, for split seeds 0..N-1 (N draws of 20 validation engines)")
     parser.add_argument("--held-out", type=int, default=0,
                         help="print only the RMSE on engines kept out of the pipeline, in N folds of the 100")
-    parser.add_argument("--only", default="", help="comma-separated variant numbers (0 = the first row)")
-    parser.add_argument("--blend", default="", help="two variant numbers A,B; with --held-out, also prints "
+    parser.add_argument("--only", default="", help="comma-separated variant names: " + ", ".join(VARIANTS))
+    parser.add_argument("--blend", default="", help="two variant names A,B; with --held-out, also prints "
                         "the held-out RMSE of w*B + (1-w)*A for w in " + ", ".join(map(str, BLEND_WEIGHTS)))
     parser.add_argument("--weight", type=float, default=None,
                         help="with --blend and one split: B's share, chosen on the held-out engines beforehand; "
@@ -168,7 +176,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.blend and not args.held_out and args.weight is None:
         parser.error("--blend on the test needs --weight, chosen with --held-out first")
-    chosen = [int(i) for i in (args.blend or args.only).split(",")] if (args.blend or args.only) else range(len(VARIANTS))
+    chosen = (args.blend or args.only).split(",") if (args.blend or args.only) else list(VARIANTS)
+    unknown = [name for name in chosen if name not in VARIANTS]
+    if unknown:
+        parser.error(f"no variant {unknown[0]!r}; the variants are {', '.join(VARIANTS)}")
     if args.splits:
         return over_splits(chosen, args.splits)
     if args.held_out:
@@ -184,7 +195,7 @@ def main() -> None:
         (y, a), (_, b) = predictions
         w = args.weight
         s = w * b + (1 - w) * a
-        rows.append((f"{w:g} × row {chosen[1]} + {1 - w:g} × row {chosen[0]}", float("nan"), rmse(s, y),
+        rows.append((f"{w:g} × {chosen[1]} + {1 - w:g} × {chosen[0]}", float("nan"), rmse(s, y),
                      rmse(s, np.minimum(y, 125))))
     print("| variant | valid ≤150 RMSE | test RMSE | test RMSE, labels capped at 125 |")
     print("|---|---|---|---|")
@@ -199,7 +210,7 @@ def over_splits(chosen, n: int) -> None:  # noqa: ANN001
     rows = []
     for i in chosen:
         label, spec, changes = VARIANTS[i]
-        figures = [scores(spec, changes, f"v{i}s{seed}", split_seed=seed)[2] for seed in range(n)]
+        figures = [scores(spec, changes, f"{i}-s{seed}", split_seed=seed)[2] for seed in range(n)]
         rows.append((label, figures))
         print(f"{label}: valid≤150 mean {np.mean(figures):.2f}", file=sys.stderr)
     print(f"| variant | valid ≤150 RMSE, mean of split seeds 0-{n - 1} | per seed |")
@@ -246,9 +257,9 @@ def over_held_out(chosen, folds: int, blend: bool = False) -> None:  # noqa: ANN
         label, spec, changes = VARIANTS[i]
         figures, kept_predictions = [], []
         for k, (kept, out) in enumerate(KFold(folds, shuffle=True, random_state=0).split(units)):
-            saved = load_or_make(PREDICTIONS / f"v{i}f{k}-{prediction_key(spec, changes, k, folds)}.npz",
+            saved = load_or_make(PREDICTIONS / f"{i}-f{k}-{prediction_key(spec, changes, k, folds)}.npz",
                                  functools.partial(held_out_predictions, table, units[kept], units[out], spec, changes,
-                                                   f"h{i}f{k}"))
+                                                   f"{i}-h{k}"))
             truth, scored = saved["truth"], saved["scored"]
             near = truth <= 150  # within 150 cycles of failure: evaluate.stage.near_end_scores' rows
             figures.append(rmse(scored[near], truth[near]))
@@ -259,7 +270,7 @@ def over_held_out(chosen, folds: int, blend: bool = False) -> None:  # noqa: ANN
     if blend:
         for w in BLEND_WEIGHTS:
             figures = [rmse(w * b + (1 - w) * a, truth) for (truth, a), (_, b) in zip(*predictions, strict=True)]
-            rows.append((f"{w:g} × row {chosen[1]} + {1 - w:g} × row {chosen[0]}", figures))
+            rows.append((f"{w:g} × {chosen[1]} + {1 - w:g} × {chosen[0]}", figures))
     print(f"| variant | held-out engines ≤150 RMSE, mean of {folds} folds | per fold |")
     print("|---|---|---|")
     for label, figures in rows:
@@ -272,7 +283,7 @@ def held_out_predictions(table, kept, out, spec: str, changes: dict, name: str) 
     prediction ("scored") for every cycle of the `out` engines."""
     import modelfab
     from modelfab.data.ingest import remaining_life
-    from modelfab.models.package import Predictor
+    from modelfab.package.predictor import Predictor
 
     source = EXAMPLE / f".outer-{name}.txt"  # beside the example, like the variant specs
     table[table["unit"].isin(kept)].to_csv(source, sep=" ", header=False, index=False)

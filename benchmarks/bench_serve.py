@@ -141,7 +141,7 @@ def run_clients(url: str, clients: int, seconds: float | None = None, requests: 
 
 
 def log_rows(folder: Path) -> int:
-    from modelfab.serve.log import PredictionLog
+    from modelfab.predlog.log import PredictionLog
 
     return PredictionLog(folder / ".fab" / "predictions.db").count()
 

@@ -17,8 +17,8 @@ import time
 import torch
 from torch import nn
 
-from modelfab.spec.nets import MLPConfig
-from modelfab.train.trainer import Trainer
+from modelfab.nn.trainer import Trainer
+from modelfab.spec.sections.nets import MLPConfig
 
 N, D, K, BATCH = 20_000, 64, 10, 64
 

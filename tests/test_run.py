@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import modelfab
 from modelfab.cli import app
 from modelfab.features.persist import forget_saved
-from modelfab.models.package import Predictor
+from modelfab.package.predictor import Predictor
 from modelfab.registry import client as registry
 from modelfab.runners import Interrupted
 from tests.conftest import BINARY_SPEC, write_project

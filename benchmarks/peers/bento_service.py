@@ -11,7 +11,7 @@ import os
 
 import bentoml
 
-from modelfab.models.package import Predictor
+from modelfab.package.predictor import Predictor
 
 
 @bentoml.service(workers=1)

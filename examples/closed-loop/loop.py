@@ -34,7 +34,7 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 import modelfab
-from modelfab.models.package import Predictor
+from modelfab.package.predictor import Predictor
 from modelfab.monitor.retrain import retrain
 from modelfab.monitor.run import monitor
 from modelfab.registry import client as registry

@@ -9,7 +9,7 @@ result = modelfab.run(project)
 
 import os
 
-__version__ = "0.1.0"
+from modelfab.version import __version__
 
 # Factories are often offline: never let a library phone home or wait on a hub.
 for _key, _value in {

@@ -24,6 +24,18 @@ STATE = {"debug": False}
 SpecPath = Annotated[Path, typer.Argument(help="fab.yaml, or the folder holding it.")]
 
 
+def load_spec(path):  # noqa: ANN001, ANN201 - imported on use, so `modelfab --help` stays quick
+    from modelfab.spec import load_spec as load
+
+    return load(path)
+
+
+def run_pipeline(project, rerun_from: str | None = None):  # noqa: ANN001, ANN201
+    from modelfab.pipelines import run
+
+    return run(project, rerun_from=rerun_from)
+
+
 @app.callback()
 def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
     STATE["debug"] = debug
@@ -68,11 +80,10 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line: run id, stages, metrics.")] = False,
 ) -> None:
     """Run every stage: ingest, validate, clean, split, featurize, train, evaluate, gate, register."""
-    import modelfab
 
     started = time.perf_counter()
-    project = modelfab.load_spec(spec)
-    result = modelfab.run(project, rerun_from=rerun_from)
+    project = load_spec(spec)
+    result = run_pipeline(project, rerun_from=rerun_from)
     summary = summarize(result, time.perf_counter() - started)
     if as_json:
         print(json.dumps(summary, default=str))
@@ -145,7 +156,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
 ) -> None:
     """Write a commented fab.yaml for DATA, inferring the task from TARGET."""
-    from modelfab.spec.init import write_spec
+    from modelfab.pipelines.scaffold import write_spec
 
     task = write_spec(data, target, output, force)
     out.print(f"wrote {output} ({task} task on {target!r}); next: modelfab run {output}")
@@ -164,10 +175,9 @@ def schema() -> None:
 @guarded
 def status(spec: SpecPath = Path("fab.yaml")) -> None:
     """Which stages are cached for the spec as it is now, and the champion."""
-    import modelfab
     from modelfab.pipelines.status import stage_status
 
-    project = modelfab.load_spec(spec)
+    project = load_spec(spec)
     table = Table(title=f"{project.spec.name}: stages")
     for col in ("stage", "state", "outputs"):
         table.add_column(col)
@@ -187,10 +197,9 @@ def predict(
     spec: Annotated[Path, typer.Option("--spec", help="fab.yaml whose registry to use.")] = Path("fab.yaml"),
 ) -> None:
     """Batch prediction with a registered model; the input is checked against its schema."""
-    import modelfab
     from modelfab.serve.batch import predict_file
 
-    project = modelfab.load_spec(spec)
+    project = load_spec(spec)
     rows, version = predict_file(project, model, data, output)
     out.print(f"wrote {rows} predictions of {version} to {output}")
 
@@ -208,10 +217,9 @@ def serve(
     prediction is logged before it is answered."""
     import uvicorn
 
-    import modelfab
     from modelfab.serve.app import create_app
 
-    project = modelfab.load_spec(spec)
+    project = load_spec(spec)
     application = create_app(project, model)
     cfg = project.spec.serve
     host, port = host or cfg.host, port or cfg.port
@@ -234,14 +242,13 @@ def monitor(
 ) -> None:
     """Drift, data quality and performance of the logged predictions against the training
     reference: report.json, report.html with plots, and a status (ok, warn, drift)."""
-    import modelfab
     from modelfab.errors import SpecError
     from modelfab.monitor.run import STATUS_ORDER
     from modelfab.monitor.run import monitor as run_monitor
 
     if fail_on not in (None, "warn", "drift"):
         raise SpecError([f"--fail-on: got {fail_on!r}; expected warn or drift"], "command line")
-    project = modelfab.load_spec(spec)
+    project = load_spec(spec)
     folder = output or project.store_dir / "monitor" / time.strftime("%Y%m%d-%H%M%S")
     report = run_monitor(project, model, folder, last=last, hours=hours)
     colour = {"ok": "green", "warn": "yellow", "drift": "red"}[report["status"]]
@@ -262,10 +269,9 @@ def retrain(
 ) -> None:
     """Train a challenger on the original data plus labelled logged predictions, gate it against
     the champion on the newest labelled rows, and promote it only if the gate blesses it."""
-    import modelfab
     from modelfab.monitor.retrain import retrain as run_retrain
 
-    result = run_retrain(modelfab.load_spec(spec), model)
+    result = run_retrain(load_spec(spec), model)
     print_retrain(result)
 
 
@@ -298,14 +304,13 @@ def watch(
     hours: Annotated[Optional[float], typer.Option("--hours", help="Monitor the last H hours of the log.")] = None,  # noqa: UP045
 ) -> None:
     """Monitor on a schedule and retrain when the status reaches retrain.on (drift by default)."""
-    import modelfab
     from modelfab.errors import FabError
     from modelfab.monitor.retrain import retrain as run_retrain
     from modelfab.monitor.run import STATUS_ORDER
     from modelfab.monitor.run import monitor as run_monitor
 
     pause = seconds_of(every)
-    project = modelfab.load_spec(spec)
+    project = load_spec(spec)
     ref = model or f"{project.spec.model_name}@{project.spec.register_.alias}"
     done = 0
     while times is None or done < times:
@@ -330,10 +335,9 @@ def models_list(
     spec: Annotated[Path, typer.Option("--spec")] = Path("fab.yaml"),
 ) -> None:
     """Registered models, versions, aliases and metrics."""
-    import modelfab
     from modelfab.registry import client as registry
 
-    project = modelfab.load_spec(spec)
+    project = load_spec(spec)
     c = registry.client(project.tracking_uri)
     table = Table(title="model registry")
     for col in ("model", "version", "aliases", "blessed", "metrics"):
@@ -352,10 +356,9 @@ def models_promote(
     alias: Annotated[str, typer.Option("--alias")] = "champion",
 ) -> None:
     """Give ALIAS to VERSION; refused unless the gate blessed it."""
-    import modelfab
     from modelfab.registry import client as registry
 
-    project = modelfab.load_spec(spec)
+    project = load_spec(spec)
     info = registry.promote(registry.client(project.tracking_uri), name, version, alias)
     out.print(f"{name} version {info.version} is now @{alias}")
 
@@ -368,10 +371,9 @@ def models_rollback(
     alias: Annotated[str, typer.Option("--alias")] = "champion",
 ) -> None:
     """Give ALIAS back to the version that held it before."""
-    import modelfab
     from modelfab.registry import client as registry
 
-    project = modelfab.load_spec(spec)
+    project = load_spec(spec)
     old, new = registry.rollback(registry.client(project.tracking_uri), name, alias)
     out.print(f"{name}@{alias}: version {old.version if old else '-'} -> version {new.version}")
 

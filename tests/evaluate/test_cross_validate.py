@@ -14,7 +14,8 @@ from tests.conftest import BINARY_SPEC, write_project
     "{type: mlp, hidden: [16], epochs: 3, batch_size: 64, optimizer: {name: adam, lr: 0.01}}",
 ])
 def test_cross_validation_scores_every_fold(tmp_path, machines, train):
-    spec = (BINARY_SPEC.replace("evaluate: {importance_repeats: 2}", "evaluate: {cv_folds: 3, importance_repeats: 0, plots: false}")
+    evaluate = "evaluate: {cv_folds: 3, importance_repeats: 0, plots: false}"
+    spec = (BINARY_SPEC.replace("evaluate: {importance_repeats: 2}", evaluate)
             .replace("train: {type: lightgbm, n_estimators: 60, learning_rate: 0.1, num_leaves: 8, early_stopping_rounds: 20}",
                      f"train: {train}"))
     run = modelfab.run(modelfab.load_spec(write_project(tmp_path / "p", machines, spec)), hooks=[])

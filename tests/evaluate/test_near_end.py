@@ -14,7 +14,7 @@ import modelfab
 from modelfab.artifacts import read_json
 from modelfab.cli import app
 from modelfab.errors import SpecError
-from modelfab.models.package import Predictor
+from modelfab.package.predictor import Predictor
 from modelfab.pipelines import default_hooks
 from modelfab.registry import client as registry
 

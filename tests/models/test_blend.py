@@ -9,7 +9,7 @@ import pytest
 
 import modelfab
 from modelfab.errors import DataError
-from modelfab.models.package import Predictor
+from modelfab.package.predictor import Predictor
 from tests.conftest import BINARY_SPEC, write_project
 
 LINEAR = BINARY_SPEC.replace("name: machines", "name: machines-linear").replace(

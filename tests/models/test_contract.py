@@ -8,7 +8,6 @@ import pytest
 
 from modelfab.errors import FabError
 from modelfab.models import NotFittedError, family, make_model
-from modelfab.spec.nets import CNNConfig, EfficientNetConfig, MiniLMConfig, MLPConfig, RNNConfig, TransformerConfig
 from modelfab.spec.schema import (
     EnsembleConfig,
     ExtraTreesConfig,
@@ -17,6 +16,7 @@ from modelfab.spec.schema import (
     RandomForestConfig,
     SearchConfig,
 )
+from modelfab.spec.sections.nets import CNNConfig, EfficientNetConfig, MiniLMConfig, MLPConfig, RNNConfig, TransformerConfig
 
 CONFIGS = {
     "lightgbm": LightGBMConfig(n_estimators=30, num_leaves=8),

@@ -37,7 +37,7 @@ def test_two_different_families_beat_either_alone_out_of_fold():
 
 def test_an_mlp_member_is_cross_validated_refitted_and_reloaded(tmp_path):
     from modelfab.models.ensemble import EnsembleModel
-    from modelfab.spec.nets import MLPConfig
+    from modelfab.spec.sections.nets import MLPConfig
 
     rng = np.random.default_rng(2)
     X = rng.normal(size=(300, 4)).astype(np.float32)

@@ -124,7 +124,7 @@ def test_a_bad_search_space_is_a_spec_error_naming_the_key(space, expected):
 
 
 def test_a_net_searches_a_nested_setting_such_as_its_learning_rate():
-    from modelfab.spec.nets import MLPConfig
+    from modelfab.spec.sections.nets import MLPConfig
 
     X, y = data(300, seed=4)
     base = MLPConfig(epochs=5, hidden=[16], batch_size=64, dropout=0.0)

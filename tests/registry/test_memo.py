@@ -9,8 +9,8 @@ import sys
 import modelfab
 import modelfab.pipelines
 from modelfab.registry import client as registry
-from modelfab.evaluate.champion import judged_under
 from modelfab.registry import memo
+from modelfab.registry.champion import judged_under
 
 RERUN = """
 import json, sys

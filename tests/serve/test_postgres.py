@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 import modelfab
 from modelfab.monitor.run import monitor
+from modelfab.predlog.log import PredictionLog
 from modelfab.serve.app import create_app
-from modelfab.serve.log import PredictionLog
 from tests.conftest import BINARY_SPEC, machine_table, write_project
 from tests.monitor.test_monitor import send
 

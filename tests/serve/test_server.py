@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import modelfab
+from modelfab.predlog.log import PredictionLog
 from modelfab.serve.app import create_app
-from modelfab.serve.log import PredictionLog
 from tests.conftest import BINARY_SPEC, machine_table, write_project
 
 SERVE = "serve: {max_batch: 50, max_body_bytes: 4096, watch_seconds: 0}\n"
@@ -256,7 +256,7 @@ def test_a_champion_with_other_inputs_is_not_switched_to(tmp_path):
 
 
 def test_a_log_that_cannot_write_is_503_not_an_acknowledgement(client, monkeypatch):
-    from modelfab.serve.log import LogError
+    from modelfab.predlog.log import LogError
 
     def broken(rows):
         raise LogError("prediction log /x: could not write: disk full")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import modelfab
 from modelfab.cli import app
 from modelfab.errors import CheckpointError, DataError, SpecError
-from modelfab.models.package import Predictor
+from modelfab.package.predictor import Predictor
 
 FAST = "epochs: 3, batch_size: 16, optimizer: {name: adam, lr: 0.01}"
 
@@ -257,7 +257,7 @@ def test_checkpoint_left_by_another_spec_is_refused(tmp_path):
     engines().to_csv(tmp_path / "engines.csv", index=False)
     spec = sequence_spec(tmp_path)
     spec.write_text(spec.read_text().replace("epochs: 3", "epochs: 3, checkpoint_dir: ckpt"))
-    from modelfab.train.checkpoint import save_checkpoint
+    from modelfab.nn.checkpoint import save_checkpoint
 
     save_checkpoint(tmp_path / "ckpt" / "last.safetensors", {"epoch": 1}, "another-spec")
     with pytest.raises(CheckpointError, match="another spec"):
@@ -286,8 +286,8 @@ def test_jsonl_text_file_trains_and_bad_lines_are_named(tmp_path):
 def test_augmentation_changes_training_batches_only():
     import torch
 
-    from modelfab.models.augment import augmentation
-    from modelfab.spec.nets import AugmentConfig
+    from modelfab.nn.augment import augmentation
+    from modelfab.spec.sections.nets import AugmentConfig
 
     aug = augmentation(AugmentConfig(flip=True, vertical_flip=True, rotation=20, crop=0.8, brightness=0.2, contrast=0.2))
     x = torch.rand(8, 1, 16, 16)

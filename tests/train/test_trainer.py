@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from modelfab.errors import CheckpointError, FabError
-from modelfab.models.nets import DropConnectLinear
-from modelfab.spec.nets import MLPConfig
-from modelfab.train.checkpoint import load_checkpoint, save_checkpoint
-from modelfab.train.trainer import Trainer
+from modelfab.nn.checkpoint import load_checkpoint, save_checkpoint
+from modelfab.nn.modules import DropConnectLinear
+from modelfab.nn.trainer import Trainer
+from modelfab.spec.sections.nets import MLPConfig
 
 
 def data(n=400, seed=0):
@@ -142,7 +142,7 @@ RUN = textwrap.dedent("""
     from torch import nn
     sys.path.insert(0, {tests!r})
     from train.test_trainer import data, net, config
-    from modelfab.train.trainer import Trainer
+    from modelfab.nn.trainer import Trainer
     from pathlib import Path
     torch.set_num_threads(1)
     X, y, Xv, yv = data(n=6000)

@@ -60,8 +60,6 @@ def resolve_paths(frame: pd.DataFrame, column: str, base: Path, source: str) -> 
 
 def check_images(frame: pd.DataFrame, data: DataConfig, source: str) -> tuple[pd.DataFrame, list[dict]]:
     """Decode every image; stop at the first bad one, or drop the bad ones and list them."""
-    from modelfab.features.images import check_image
-
     bad_files = data.images.bad_files if data.images else "error"
     column, bad = data.image_column, []
     for line, path in frame[column].items():
@@ -74,3 +72,18 @@ def check_images(frame: pd.DataFrame, data: DataConfig, source: str) -> tuple[pd
     if bad:
         frame = frame.drop(index=[b["line"] for b in bad])
     return frame, bad
+
+
+def check_image(path: Path) -> str | None:
+    """Why the file is not a usable image, or None. Decodes fully: a truncated file passes
+    `verify()` but fails here."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.width < 1 or im.height < 1:
+                return "the image is empty"
+    except Exception as exc:  # Pillow raises many types for damaged files
+        return f"{type(exc).__name__}: {exc}"
+    return None

@@ -9,8 +9,8 @@ import pandas as pd
 from modelfab.artifacts import DataReport, RawTable
 from modelfab.errors import DataError, did_you_mean
 from modelfab.pipeline import stage
-from modelfab.tasks import get_task
 from modelfab.spec.schema import FabSpec, ValidateConfig
+from modelfab.tasks import get_task
 
 MAX_CLASSES = 50  # an integer target with more distinct values is treated as regression
 ID_HINTS = ("id", "udi", "uuid", "serial", "index")

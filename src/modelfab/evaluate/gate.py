@@ -46,7 +46,7 @@ def champion_scores(champ: dict, splits: Splits, rep: dict, ctx) -> dict | None:
     """The champion's metrics on the candidate's test rows, through its own package."""
     from modelfab.errors import RegistryError
     from modelfab.evaluate.stage import score_package
-    from modelfab.models.package import Predictor
+    from modelfab.package.predictor import Predictor
     from modelfab.registry import client as registry
 
     try:

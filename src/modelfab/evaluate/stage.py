@@ -10,7 +10,7 @@ from modelfab.artifacts import DataReport, Evaluation, ModelPackage, Splits, wri
 from modelfab.data.ingest import remaining_life
 from modelfab.evaluate import metrics
 from modelfab.features.featurize import encode_target
-from modelfab.models.package import Predictor
+from modelfab.package.predictor import Predictor
 from modelfab.pipeline import stage
 from modelfab.spec.schema import DataConfig, GateConfig
 
@@ -75,7 +75,7 @@ def primary_metric(gate: GateConfig, task: str) -> str:
 # featurize and train read.
 @stage("evaluate", outputs={"evaluation": Evaluation},
        sections=("evaluate", "gate", "data", "split", "clean", "features", "train"),
-       code=("modelfab.features", "modelfab.models"))
+       code=("modelfab.features", "modelfab.models", "modelfab.nn", "modelfab.package"))
 def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> Evaluation:  # noqa: ANN001
     spec, rep, cfg = ctx.spec, report.data, ctx.spec.evaluate
     predictor = Predictor(package.path)
@@ -95,7 +95,7 @@ def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> 
     importance = None
     # Shuffling an image column would re-run the image pipeline (a backbone) once per repeat.
     if cfg.importance_repeats and not (spec.data.test and spec.data.test.rows == "last") and not rep.get("image"):
-        from modelfab.features.importance import permutation_importance
+        from modelfab.evaluate.importance import permutation_importance
 
         test = splits.test
         importance = permutation_importance(

@@ -20,7 +20,7 @@ def encode_target(y: pd.Series, report: dict) -> np.ndarray:
 
 
 @stage("featurize", outputs={"features": FeatureSet, "transform": FeatureTransform},
-       sections=("features", "clean", "data", "train.seed"))
+       sections=("features", "clean", "data", "train.seed"), code=("modelfab.nn.pretrained", "modelfab.nn.modules"))
 def featurize(splits: Splits, report: DataReport, ctx) -> dict:  # noqa: ANN001
     from modelfab.features.build import build_transform
     from modelfab.features.images import reporting

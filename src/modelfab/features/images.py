@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -74,21 +73,6 @@ def _decode_data_url(url: str):  # noqa: ANN202
         raise DataError(f"{url[:30]}...: the image's base64 does not decode ({exc})") from None
 
 
-def check_image(path: Path) -> str | None:
-    """Why the file is not a usable image, or None. Decodes fully: a truncated file passes
-    `verify()` but fails here."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.width < 1 or im.height < 1:
-                return "the image is empty"
-    except Exception as exc:  # Pillow raises many types for damaged files
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
 class ImagePixels(BaseEstimator, TransformerMixin):
     def __init__(self, size: int = 28, channels: int = 1) -> None:
         self.size = size
@@ -147,7 +131,7 @@ class ImageEmbedding(BaseEstimator, TransformerMixin):
 
 @lru_cache(maxsize=2)
 def _front(tune_blocks: int):  # noqa: ANN202
-    from modelfab.models.pretrained import EfficientNetFront
+    from modelfab.nn.pretrained import EfficientNetFront
 
     return EfficientNetFront(tune_blocks).eval()
 

@@ -75,12 +75,12 @@ class MiniLMTokens(BaseEstimator, TransformerMixin):
 
     @property
     def n_tokens_(self) -> int:
-        from modelfab.models.pretrained import minilm_tokenizer
+        from modelfab.nn.pretrained import minilm_tokenizer
 
         return minilm_tokenizer().get_vocab_size()
 
     def transform(self, X) -> np.ndarray:  # noqa: ANN001
-        from modelfab.models.pretrained import minilm_tokenizer
+        from modelfab.nn.pretrained import minilm_tokenizer
 
         encoded = minilm_tokenizer().encode_batch(_texts(X))
         out = np.zeros((len(encoded), self.max_length), dtype=np.float32)
@@ -123,7 +123,7 @@ MINILM_WIDTH = 384
 
 @lru_cache(maxsize=1)
 def _frozen_minilm():  # noqa: ANN202
-    from modelfab.models.pretrained import MiniLM
+    from modelfab.nn.pretrained import MiniLM
 
     return MiniLM().eval()
 

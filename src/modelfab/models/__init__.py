@@ -8,7 +8,7 @@ from modelfab.models.forest import ExtraTreesModel, RandomForestModel
 from modelfab.models.gbm import LightGBMModel
 from modelfab.models.linear import LinearModel
 from modelfab.models.search import SearchModel
-from modelfab.spec.nets import NET_TYPES
+from modelfab.spec.sections.nets import NET_TYPES
 
 FAMILIES: dict[str, type[ModelFamily]] = {
     f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel, SearchModel)

@@ -19,7 +19,7 @@ from torch import nn
 from modelfab.artifacts import read_json, write_json
 from modelfab.errors import FabError
 from modelfab.models.base import ModelFamily, Progress, TrainContext, as_matrix, balanced_weights
-from modelfab.models.nets import (
+from modelfab.nn.modules import (
     ConvBlocks,
     DropConnectLinear,
     Encoder,
@@ -105,7 +105,7 @@ class NetFamily(ModelFamily):
                       progress: Progress | None, ctx: TrainContext, tag: str = "") -> tuple[Net, Any]:
         """Net number k of `train.seeds`: its own seed, checkpoint file and metric names (the first
         keeps the plain ones, so a single net is checkpointed and logged as before)."""
-        from modelfab.train.trainer import Trainer, seed_everything
+        from modelfab.nn.trainer import Trainer, seed_everything
 
         X, y, Xv, yv = data
         seed_everything(config.seed)  # the initial weights depend on the seed alone
@@ -126,7 +126,7 @@ class NetFamily(ModelFamily):
 
     def predict_scores(self, X: Any) -> np.ndarray:
         """The members' mean: of values for regression, of class probabilities otherwise."""
-        from modelfab.train.trainer import predict
+        from modelfab.nn.trainer import predict
 
         self._check_fitted("nets_")
         Xt = torch.from_numpy(as_matrix(X))
@@ -263,7 +263,7 @@ class CNNModel(NetFamily):
     layouts = frozenset({"image", "sequence"})
 
     def build(self, layout: dict, n_features: int, n_out: int) -> nn.Module:
-        from modelfab.models.augment import augmentation
+        from modelfab.nn.augment import augmentation
 
         c = self.config
         if layout["kind"] == "sequence":
@@ -309,7 +309,7 @@ class EfficientNetModel(NetFamily):
     layouts = frozenset({"embedding"})
 
     def build(self, layout: dict, n_features: int, n_out: int) -> nn.Module:
-        from modelfab.models.pretrained import EfficientNetTail
+        from modelfab.nn.pretrained import EfficientNetTail
 
         c, regression = self.config, self.task == "regression"
         if not layout.get("tune_blocks"):
@@ -325,7 +325,7 @@ class MiniLMModel(NetFamily):
     layouts = frozenset({"tokens"})
 
     def build(self, layout: dict, n_features: int, n_out: int) -> nn.Module:
-        from modelfab.models.pretrained import MiniLM
+        from modelfab.nn.pretrained import MiniLM
 
         if layout.get("tokenizer") != "minilm":
             raise FabError("train.type 'minilm' reads MiniLM's own word pieces; set features.text.method: minilm_tokens")

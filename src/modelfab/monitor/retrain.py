@@ -18,8 +18,8 @@ from modelfab.artifacts.types import to_json
 from modelfab.data.ingest import read_options
 from modelfab.data.read import read_table
 from modelfab.errors import DataError, FabError
-from modelfab.models.package import Predictor
-from modelfab.monitor.run import log_path, read_log
+from modelfab.package.predictor import Predictor
+from modelfab.predlog import log_path, read_log
 from modelfab.registry import client as registry
 from modelfab.spec.load import Project
 from modelfab.spec.schema import TestData
@@ -62,9 +62,9 @@ def retrain(project: Project, ref: str | None = None, hooks=None) -> dict:  # no
         "encoding": "auto", "test": TestData(source=str(folder / "test.parquet")),
     })
     challenger = Project(spec=spec.model_copy(update={"data": data}), root=project.root, spec_path=project.spec_path)
-    import modelfab
+    from modelfab.pipelines import run as run_pipeline
 
-    run = modelfab.run(challenger, hooks=hooks)
+    run = run_pipeline(challenger, hooks=hooks)
     blessing = run.load("blessing").data
     registration = run.load("registration").data
     if run.tracking_run_id:

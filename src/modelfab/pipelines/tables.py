@@ -7,12 +7,12 @@ from modelfab.data.clean import clean
 from modelfab.data.ingest import ingest
 from modelfab.data.split import split
 from modelfab.data.validate import validate
-from modelfab.evaluate.champion import champion
 from modelfab.evaluate.gate import gate
 from modelfab.evaluate.stage import evaluate
 from modelfab.features.featurize import featurize
 from modelfab.pipeline.graph import Pipeline
 from modelfab.pipeline.run import RunState
+from modelfab.registry.champion import champion
 from modelfab.registry.memo import remember
 from modelfab.registry.stage import register
 from modelfab.train.members import members

@@ -7,7 +7,7 @@ from mlflow.pyfunc import PythonModel
 
 class ModelfabModel(PythonModel):
     def load_context(self, context):  # noqa: ANN001, ANN201
-        from modelfab.models.package import Predictor
+        from modelfab.package.predictor import Predictor
 
         self.predictor = Predictor(context.artifacts["package"])
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelfab import __version__
 from modelfab.artifacts import Blessing, Champion, Evaluation, ModelPackage, Registration, read_json
-from modelfab.evaluate.champion import tag_of
 from modelfab.pipeline import stage
 from modelfab.registry import client as registry
+from modelfab.registry.champion import tag_of
 from modelfab.registry.memo import GATE_KEY_TAG
 from modelfab.spec.schema import RegisterConfig
+from modelfab.version import __version__
 
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from modelfab.data.images import resolve_paths
 from modelfab.data.read import read_table
-from modelfab.models.package import Predictor
+from modelfab.package.predictor import Predictor
 from modelfab.registry import client as registry
 from modelfab.spec.load import Project
 

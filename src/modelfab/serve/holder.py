@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from modelfab.errors import FabError
-from modelfab.models.package import Predictor
+from modelfab.package.predictor import Predictor
 from modelfab.registry import client as registry
 from modelfab.serve.schema import record_model
 

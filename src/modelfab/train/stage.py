@@ -10,7 +10,6 @@ import shutil
 
 import numpy as np
 
-from modelfab import __version__
 from modelfab.artifacts import (
     BlendMembers,
     DataReport,
@@ -19,18 +18,17 @@ from modelfab.artifacts import (
     ModelPackage,
     Splits,
     read_json,
-    write_json,
 )
 from modelfab.features.featurize import TARGET
 from modelfab.models import make_model
-from modelfab.models.package import PACKAGE_FILE
+from modelfab.package.format import describe, describe_blend, write_meta
 from modelfab.pipeline import stage
 
 REFERENCE_ROWS = 100_000  # training rows kept in the package as the monitoring reference
 
 
 @stage("train", outputs={"package": ModelPackage}, sections=("train", "data.entity", "data.time"),
-       code=("modelfab.models",))
+       code=("modelfab.models", "modelfab.nn", "modelfab.package"))
 def train(features: FeatureSet, transform: FeatureTransform, report: DataReport, splits: Splits,
           members: BlendMembers, ctx) -> ModelPackage:  # noqa: ANN001
     rep, config = report.data, ctx.spec.train
@@ -55,45 +53,29 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     shutil.copy(transform.path / "transform.skops", folder / "transform.skops")
     inputs = read_json(transform.path / "transform.json")["inputs"]
     write_reference(splits.train, [*inputs, rep["target"]], folder / "reference.parquet")
-    write_json(folder / PACKAGE_FILE, {
-        "format": 1,
-        "modelfab": __version__,
-        "family": config.type,
-        "config": config.model_dump(mode="json"),
-        "task": rep["task"],
-        "target": rep["target"],
-        "classes": rep["classes"],
-        "threshold": threshold,
-        "trained_on_validation": model.trained_on_valid_,
-        "inputs": inputs,
-        "features": features.info["features"],
-        "layout": features.info.get("layout"),
-        "schema": {k: rep[k] for k in ("features", "entity", "time", "target")}
-        | {"columns": {c: rep["columns"][c] for c in inputs}},
-    })
+    write_meta(folder, describe(config, rep, threshold, inputs, features.info["features"], features.info.get("layout"),
+                                model.trained_on_valid_))
     if context and context.checkpoint:
         context.checkpoint.unlink(missing_ok=True)  # the package holds the result; the checkpoint is spent
     return ModelPackage(folder)
 
 
 def blend(config, rep: dict, splits: Splits, members: list[dict], ctx) -> ModelPackage:  # noqa: ANN001
-    """A package of registered packages (models/blend.py); nothing is fitted. For a binary task
+    """A package of registered packages (package/blend.py); nothing is fitted. For a binary task
     the threshold is chosen on the validation rows' blended scores, as for any model."""
     from modelfab.features.featurize import encode_target
-    from modelfab.models.blend import package_members
-    from modelfab.models.package import Predictor
+    from modelfab.package.blend import package_members
+    from modelfab.package.predictor import Predictor
 
     folder = ctx.folder()
     described = package_members(folder, config, rep, members)
-    meta = {"format": 1, "modelfab": __version__, "family": "blend", "config": config.model_dump(mode="json"),
-            "task": rep["task"], "target": rep["target"], "classes": rep["classes"], "threshold": 0.5,
-            "features": [], "layout": None, **described}
-    write_json(folder / PACKAGE_FILE, meta)
+    meta = describe_blend(config, rep, described)
+    write_meta(folder, meta)
     if rep["task"] == "binary" and len(splits.valid):
         scores = Predictor(folder).scores(splits.valid, source="validation rows")
         meta["threshold"] = choose_threshold(config.decision_threshold, "binary",
                                              encode_target(splits.valid[rep["target"]], rep), scores)
-        write_json(folder / PACKAGE_FILE, meta)
+        write_meta(folder, meta)
     write_reference(splits.train, [*described["inputs"], rep["target"]], folder / "reference.parquet")
     return ModelPackage(folder)
 

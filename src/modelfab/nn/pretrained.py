@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from modelfab.errors import FabError
-from modelfab.models.nets import pool, token_mask
+from modelfab.nn.modules import pool, token_mask
 
 EFFICIENTNET_BLOCKS = 16  # MBConv blocks of EfficientNet-Lite0
 EFFICIENTNET_WIDTH = 1280

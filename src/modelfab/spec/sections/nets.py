@@ -6,11 +6,11 @@ augmentation) is a key here, so one spec says all of how a net was trained.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
-from modelfab.spec.base import ModelConfig, Section
+from modelfab.spec.sections.base import ModelConfig, Section
 
 ValidMetric = Literal["loss", "accuracy", "f1_macro", "rmse", "mae"]
 
@@ -194,4 +194,5 @@ class MiniLMConfig(NetBase):
 
 
 NET_CONFIGS = (MLPConfig, CNNConfig, RNNConfig, TransformerConfig, EfficientNetConfig, MiniLMConfig)
-NET_TYPES = {"mlp", "cnn", "lstm", "gru", "transformer", "efficientnet_lite0", "minilm"}
+# The PyTorch families' names, read from their configs' `type:` values (defined there, once).
+NET_TYPES = frozenset(t for config in NET_CONFIGS for t in get_args(config.model_fields["type"].annotation))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from modelfab.spec.nets import AugmentConfig
+from modelfab.spec.sections.nets import AugmentConfig
 
 
 def augmentation(c: AugmentConfig | None) -> nn.Module | None:

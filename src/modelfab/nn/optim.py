@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from modelfab.spec.nets import OptimizerConfig, ScheduleConfig
+from modelfab.spec.sections.nets import OptimizerConfig, ScheduleConfig
 
 
 def make_optimizer(params, c: OptimizerConfig) -> torch.optim.Optimizer:  # noqa: ANN001

@@ -13,20 +13,20 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from modelfab.artifacts import read_json
 from modelfab.errors import DataError
+from modelfab.package.format import read_meta
+
 
 def package_members(folder: Path, config: Any, report: dict, infos: list[dict]) -> dict:
     """Copy the members' packages (the `members` stage's record) into `folder`; returns what
     package.json says of the blend: its members, and the inputs and schema that cover all of theirs."""
-    from modelfab.models.package import PACKAGE_FILE
 
     members, inputs, columns, features = [], [], {}, []
     on_validation = False
     for i, (member, info) in enumerate(zip(config.members, infos, strict=True)):
         sub = folder / f"member-{i}"
         shutil.copytree(info["package"], sub)
-        meta = read_json(sub / PACKAGE_FILE)
+        meta = read_meta(sub)
         _check_member(member.model, meta, report)
         inputs += meta["inputs"]
         features += meta["schema"]["features"]

@@ -1,0 +1,5 @@
+"""The PyTorch code, in one place: modules (MLP, CNN, LSTM/GRU, Transformer), pretrained
+backbones (EfficientNet-Lite0, MiniLM), augmentation, the trainer, optimizers and schedules,
+checkpoints, and the strategy (the one seam where distributed training enters).
+
+Importing this package imports nothing heavy; torch comes with the module that needs it."""

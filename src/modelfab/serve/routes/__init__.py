@@ -1,0 +1,1 @@
+"""The server's routes, one file by what they are for: predict, oip (Open Inference Protocol v2), admin."""

@@ -1,0 +1,36 @@
+"""Predictions: `POST /predict` (one record), `/predict/batch`, and `/labels` (ground truth for
+earlier predictions, joined by prediction id). Request models come from the package's schema."""
+
+# No `from __future__ import annotations`: FastAPI reads the request models made at run time
+# (Record, Batch) from the endpoints' annotations.
+from typing import Any
+
+from fastapi import FastAPI, HTTPException
+
+from modelfab.serve import schema as s
+from modelfab.serve.state import Server
+
+
+def add_routes(app: FastAPI, server: Server, Record: Any, Batch: Any) -> None:  # noqa: N803 - classes
+    @app.post("/predict", response_model=s.PredictResponse, summary="Predict one record")
+    def predict_one(record: Record) -> s.PredictResponse:  # type: ignore[valid-type]
+        served = server.holder.current
+        [p] = server.predict(served, [record.model_dump(by_alias=True)])
+        return s.PredictResponse(**p.model_dump(), model=served.name, version=served.version)
+
+    @app.post("/predict/batch", response_model=s.BatchResponse, summary="Predict a batch of records")
+    def predict_batch(batch: Batch) -> s.BatchResponse:  # type: ignore[valid-type]
+        served = server.holder.current
+        records = [r.model_dump(by_alias=True) for r in batch.records]
+        return s.BatchResponse(model=served.name, version=served.version, predictions=server.predict(served, records))
+
+    @app.post("/labels", response_model=s.LabelsResponse, summary="True labels of earlier predictions")
+    def labels(body: s.LabelsRequest) -> s.LabelsResponse:
+        ids = [item.prediction_id for item in body.labels]
+        unknown = sorted(set(ids) - server.log.known_ids(ids))
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+            raise HTTPException(404, f"no prediction with id {shown} in the prediction log; labels are "
+                                     "joined to predictions by the prediction_id the server returned")
+        server.log.add_labels([(item.prediction_id, item.label) for item in body.labels])
+        return s.LabelsResponse(stored=len(ids))

@@ -1,0 +1,51 @@
+"""`evaluate:`, `gate:` and `register:`: how the candidate is scored, judged and registered."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from modelfab.spec.sections.base import Section
+from modelfab.tasks import TASKS
+
+# Every task's metrics, in the tasks' order (classification's, then regression's).
+Metric = Literal[tuple(dict.fromkeys(m for t in TASKS.values() for m in t.metrics))]  # type: ignore[misc]
+
+
+class EvaluateConfig(Section):
+    cv_folds: int = Field(0, ge=0, le=20, description="k-fold cross-validation on the training rows; 0 is off.")
+    plots: bool = Field(True, description="Write PNG plots (confusion matrix, ROC/PR, residuals, importance).")
+    importance_repeats: int = Field(
+        5, ge=0, le=100, description="Permutation-importance repeats per input column; 0 is off."
+    )
+
+
+class GateRule(Section):
+    metric: Metric = Field(description="Metric the rule reads.")
+    min: float | None = Field(None, description="The candidate must reach at least this (higher-is-better metrics).")
+    max: float | None = Field(None, description="The candidate must stay at or below this (rmse, mae).")
+    min_delta: float | None = Field(
+        None, description="The candidate must beat the champion by at least this much (absolute)."
+    )
+    min_relative: float | None = Field(
+        None, description="The candidate must beat the champion by at least this share (0.01 = 1%)."
+    )
+
+
+class GateConfig(Section):
+    """Rules a candidate must pass to be blessed; no rules means nothing is blessed.
+
+    ```yaml
+    gate:
+      rules:
+        - {metric: f1, min: 0.8, min_delta: 0.0}
+    ```
+    """
+
+    rules: list[GateRule] = Field(default_factory=list, description="All rules must pass.")
+
+
+class RegisterConfig(Section):
+    name: str | None = Field(None, description="Registered model name; the spec's name when omitted.")
+    alias: str = Field("champion", description="Alias a blessed model gets.")

@@ -1,0 +1,206 @@
+"""`train:`: the model family, chosen by `type:` (the PyTorch families' configs are in nets.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from modelfab.spec.sections.base import ModelConfig, Section
+from modelfab.spec.sections.nets import (
+    CNNConfig,
+    EfficientNetConfig,
+    MiniLMConfig,
+    MLPConfig,
+    RNNConfig,
+    TransformerConfig,
+)
+
+
+class LightGBMConfig(ModelConfig):
+    """Gradient-boosted trees (LightGBM).
+
+    ```yaml
+    train: {type: lightgbm, n_estimators: 500, learning_rate: 0.05}
+    ```
+    """
+
+    type: Literal["lightgbm"] = "lightgbm"
+    n_estimators: int = Field(500, ge=1, le=100_000, description="Most boosting rounds.")
+    learning_rate: float = Field(0.05, gt=0, le=1, description="Shrinkage per round.")
+    num_leaves: int = Field(31, ge=2, le=131_072, description="Leaves per tree.")
+    max_depth: int = Field(-1, ge=-1, description="Depth limit, -1 for none.")
+    min_child_samples: int = Field(20, ge=1, description="Rows per leaf at least.")
+    subsample: float = Field(1.0, gt=0, le=1, description="Row share per round.")
+    colsample_bytree: float = Field(1.0, gt=0, le=1, description="Column share per tree.")
+    reg_alpha: float = Field(0.0, ge=0, description="L1 penalty.")
+    reg_lambda: float = Field(0.0, ge=0, description="L2 penalty.")
+    max_bin: int = Field(
+        255, ge=2, le=65_535,
+        description="Histogram bins per feature. Sharp physical limits (a power or strain threshold) "
+        "need fine bins: 255 blurs them, 1023 or more keeps them.",
+    )
+    min_data_in_bin: int = Field(3, ge=1, description="Rows per histogram bin at least.")
+    class_weight: Literal["balanced"] | None = Field(None, description="Re-weight classes by frequency.")
+    early_stopping_rounds: int | None = Field(
+        50, ge=1, description="Stop when the validation loss has not improved for this many rounds."
+    )
+    refit_full: bool = Field(
+        True, description="After early stopping, refit on training + validation rows with the best round count."
+    )
+    threads: int = Field(0, ge=0, description="Threads; 0 lets LightGBM choose.")
+
+
+class LinearConfig(ModelConfig):
+    """Logistic regression (classification) or ridge regression (regression).
+
+    ```yaml
+    train: {type: linear, C: 1.0}
+    ```
+    """
+
+    type: Literal["linear"] = "linear"
+    C: float = Field(1.0, gt=0, description="Inverse regularisation strength (logistic regression).")
+    alpha: float = Field(1.0, ge=0, description="L2 penalty (ridge regression).")
+    penalty: Literal["l2", "l1"] = Field("l2", description="Penalty of logistic regression.")
+    class_weight: Literal["balanced"] | None = Field(None, description="Re-weight classes by frequency.")
+    max_iter: int = Field(1000, ge=1, description="Solver iterations at most.")
+
+
+class ForestConfig(ModelConfig):
+    n_estimators: int = Field(200, ge=1, le=5_000, description="Trees.")
+    max_features: float = Field(0.5, gt=0, le=1, description="Share of features tried at each split.")
+    min_samples_leaf: int = Field(1, ge=1, description="Rows per leaf at least.")
+    max_depth: int | None = Field(None, ge=1, description="Depth limit; none grows trees fully.")
+    class_weight: Literal["balanced"] | None = Field(None, description="Re-weight classes by frequency.")
+    threads: int = Field(0, ge=0, description="Threads; 0 uses every core.")
+
+
+class ExtraTreesConfig(ForestConfig):
+    """Extremely randomized trees (scikit-learn), saved with skops.
+
+    ```yaml
+    train: {type: extra_trees, n_estimators: 300}
+    ```
+    """
+
+    type: Literal["extra_trees"] = "extra_trees"
+
+
+class RandomForestConfig(ForestConfig):
+    """A random forest (scikit-learn), saved with skops.
+
+    ```yaml
+    train: {type: random_forest, n_estimators: 300, max_features: 0.3}
+    ```
+    """
+
+    type: Literal["random_forest"] = "random_forest"
+
+
+MemberConfig = Annotated[
+    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | MLPConfig, Field(discriminator="type")
+]
+
+
+class EnsembleConfig(ModelConfig):
+    """Automatic model selection: every member is cross-validated on the training rows, and a
+    weighted average is chosen greedily on the out-of-fold predictions (Caruana et al. 2004,
+    as AutoGluon does); the chosen members are then refitted on all training rows.
+
+    ```yaml
+    train:
+      type: ensemble
+      members:
+        - {type: lightgbm, num_leaves: 8}
+        - {type: extra_trees}
+    ```
+    """
+
+    type: Literal["ensemble"] = "ensemble"
+    members: list[MemberConfig] = Field(
+        default_factory=lambda: [LightGBMConfig(), ExtraTreesConfig(), RandomForestConfig()],
+        min_length=1, description="Model families to cross-validate and combine.",
+    )
+    folds: int = Field(5, ge=2, le=20, description="Cross-validation folds for the out-of-fold predictions.")
+    rounds: int = Field(25, ge=1, le=1000, description="Greedy selection steps (with replacement).")
+
+
+class SearchRange(Section):
+    """Where one hyperparameter is searched: `low`..`high` (on a log scale with `log: true`),
+    or one of `choices`."""
+
+    low: float | None = Field(None, description="Smallest value tried.")
+    high: float | None = Field(None, description="Largest value tried.")
+    log: bool = Field(False, description="Search on a log scale (learning rates, penalties, leaf counts).")
+    choices: list[float | int | str | bool] | None = Field(
+        None, min_length=1, description="Try only these values, instead of low..high."
+    )
+
+
+class SearchConfig(ModelConfig):
+    """Hyperparameter search (Optuna's TPE sampler): each trial sets the keys of `space` on the
+    `model` config, and is scored by the k-fold cross-validated loss on the training and
+    validation rows (log loss, or squared error for regression); trials that fall behind the
+    median after a fold are pruned. The best trial's config is then refitted on all those rows.
+    The test rows take no part. Without `space`, a space for the family is used (LightGBM,
+    linear, forests).
+
+    ```yaml
+    train:
+      type: search
+      model: {type: lightgbm, n_estimators: 2000, early_stopping_rounds: 100}
+      trials: 40
+      timeout: 600            # seconds; no new trial starts after this
+      space:
+        learning_rate: {low: 0.01, high: 0.2, log: true}
+        num_leaves: {low: 4, high: 64, log: true}
+    ```
+    """
+
+    type: Literal["search"] = "search"
+    model: MemberConfig = Field(default_factory=LightGBMConfig, description="The family and its fixed settings.")
+    space: dict[str, SearchRange] = Field(
+        default_factory=dict, description="Keys of `model` to search, with their ranges (a dot reaches into a "
+        "section: `optimizer.lr`); empty uses the family's.",
+    )
+    trials: int = Field(30, ge=1, le=10_000, description="Trials at most.")
+    timeout: float | None = Field(
+        None, gt=0, description="Seconds of searching at most: no new trial starts after this, though the first "
+        "always runs (results then depend on the machine's speed; `trials` alone keeps a run reproducible).",
+    )
+    folds: int = Field(5, ge=2, le=20, description="Cross-validation folds that score each trial.")
+    prune: bool = Field(True, description="Stop a trial after a fold when it is behind the median of earlier trials.")
+
+
+class BlendMember(Section):
+    model: str = Field(description="A registered model: NAME (its champion), NAME@ALIAS or NAME/VERSION.")
+    weight: float = Field(1.0, gt=0, description="Its share of the blend (weights are divided by their sum).")
+
+
+class BlendConfig(ModelConfig):
+    """A weighted mean of the predictions of models already registered, each through its own
+    package (its own transform: other cleaning, features, even another kind of model). Nothing
+    is fitted: run the members' specs first. The members must answer this spec's task, and
+    classifiers the same classes. Choose the weights on data the members did not train on (for
+    C-MAPSS, engines held out of the pipeline: benchmarks/bench_rul.py --blend), never on the
+    test rows.
+
+    ```yaml
+    train:
+      type: blend
+      members:
+        - {model: turbofan-rul, weight: 0.3}
+        - {model: turbofan-rul-cnn, weight: 0.7}
+    ```
+    """
+
+    type: Literal["blend"] = "blend"
+    members: list[BlendMember] = Field(min_length=2, description="The registered models and their weights.")
+
+
+TrainConfig = Annotated[
+    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig | SearchConfig
+    | BlendConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig,
+    Field(discriminator="type"),
+]
