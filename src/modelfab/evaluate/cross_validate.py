@@ -14,6 +14,7 @@ from modelfab.features.featurize import encode_target
 from modelfab.features.layout import layout_of
 from modelfab.models import make_model
 from modelfab.spec.schema import FabSpec
+from modelfab.tasks import get_task
 
 
 def divide_indices(idx: np.ndarray, y: np.ndarray, report: dict, rows: pd.DataFrame, spec: FabSpec):  # noqa: ANN201
@@ -24,7 +25,7 @@ def divide_indices(idx: np.ndarray, y: np.ndarray, report: dict, rows: pd.DataFr
         keep, held = next(GroupShuffleSplit(1, test_size=share, random_state=seed).split(
             idx, groups=rows[report["entity"]].to_numpy()[idx]))
         return idx[keep], idx[held]
-    stratify = y[idx] if report["task"] != "regression" else None
+    stratify = y[idx] if get_task(report["task"]).has_classes else None
     return train_test_split(idx, test_size=share, stratify=stratify, random_state=seed)
 
 
@@ -34,7 +35,7 @@ def cross_validate(spec: FabSpec, report: dict, splits: Splits, folds: int, prog
     task = report["task"]
     if report.get("entity"):
         chosen = GroupKFold(n_splits=folds).split(rows, y, groups=rows[report["entity"]])
-    elif task == "regression":
+    elif not get_task(task).has_classes:
         chosen = KFold(n_splits=folds, shuffle=True, random_state=spec.split.seed).split(rows)
     else:
         chosen = StratifiedKFold(n_splits=folds, shuffle=True, random_state=spec.split.seed).split(rows, y)

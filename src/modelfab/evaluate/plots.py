@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from modelfab.tasks import get_task
+
 
 def _plt():  # noqa: ANN202
     import matplotlib
@@ -21,7 +23,7 @@ def write_plots(folder: Path, task: str, y: np.ndarray, scores: np.ndarray, clas
                 threshold: float, importance: dict[str, float] | None) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    if task == "regression":
+    if not get_task(task).has_classes:
         written.append(_residuals(folder, y, scores))
     else:
         written += [_confusion(folder, task, y, scores, classes, threshold), _curves(folder, task, y, scores, classes)]

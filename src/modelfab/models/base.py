@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from modelfab.errors import FabError
+from modelfab.tasks import TASKS, Task, get_task
 
 Progress = Callable[[float, float | None, str], None]
 
@@ -43,7 +44,7 @@ class TrainContext:
 
 class ModelFamily(ABC):
     type: ClassVar[str]
-    tasks: ClassVar[frozenset[str]] = frozenset({"binary", "multiclass", "regression"})
+    tasks: ClassVar[frozenset[str]] = frozenset(TASKS)  # the tasks.TASKS it answers
     capabilities: ClassVar[frozenset[str]] = frozenset({"proba"})
     layout: dict | None = None  # how feature columns form images, sequences or tokens (nets read it)
     context: Any = None  # checkpointing and per-epoch logging lent by the train stage (nets use it)
@@ -53,6 +54,11 @@ class ModelFamily(ABC):
         self.config = config
         self.task = task
         self.n_classes = n_classes
+
+    @property
+    def kind(self) -> Task:
+        """The task as an object (tasks/): what its targets, scores and outputs are."""
+        return get_task(self.task)
 
     @classmethod
     def fold_config(cls, config: Any) -> Any:
@@ -85,10 +91,10 @@ class ModelFamily(ABC):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         scores = self.predict_scores(X)
-        return scores if self.task == "regression" else scores.argmax(axis=1)
+        return scores if not self.kind.has_classes else scores.argmax(axis=1)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        if self.task == "regression":
+        if not self.kind.has_classes:
             raise AttributeError(f"{type(self).__name__} predicts values for regression; it has no predict_proba")
         return self.predict_scores(X)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from modelfab.artifacts import read_json, write_json
 from modelfab.models.base import ModelFamily, Progress, as_matrix
+from modelfab.tasks import get_task
 
 FILE = "ensemble.json"
 
@@ -114,7 +115,7 @@ def cv_folds(y: np.ndarray, task: str, k: int, seed: int) -> list[tuple[np.ndarr
     """Stratified k folds for classes (when every class has k rows), plain k folds otherwise."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    if task != "regression" and np.bincount(y).min(initial=k) >= k:
+    if get_task(task).has_classes and np.bincount(y).min(initial=k) >= k:
         return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(y, y))
     return list(KFold(k, shuffle=True, random_state=seed).split(y))
 
@@ -143,7 +144,7 @@ def select(scores: list[np.ndarray], y: np.ndarray, task: str, rounds: int) -> l
 
 
 def _loss(scores: np.ndarray, y: np.ndarray, task: str) -> float:
-    if task == "regression":
+    if not get_task(task).has_classes:
         return float(np.mean((scores - y) ** 2))
     p = np.clip(scores[np.arange(len(y)), y], 1e-15, 1.0)
     return float(-np.mean(np.log(p)))

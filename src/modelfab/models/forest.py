@@ -26,8 +26,8 @@ class _Forest(ModelFamily):
         import sklearn.ensemble as ens
 
         c: ForestConfig = self.config
-        cls = getattr(ens, self.regressor if self.task == "regression" else self.classifier)
-        extra = {} if self.task == "regression" else {"class_weight": c.class_weight}
+        cls = getattr(ens, self.regressor if not self.kind.has_classes else self.classifier)
+        extra = {} if not self.kind.has_classes else {"class_weight": c.class_weight}
         return cls(n_estimators=c.n_estimators, max_features=c.max_features, min_samples_leaf=c.min_samples_leaf,
                    max_depth=c.max_depth, n_jobs=c.threads or -1, random_state=c.seed, **extra)
 
@@ -42,7 +42,7 @@ class _Forest(ModelFamily):
     def predict_scores(self, X: Any) -> np.ndarray:
         self._check_fitted("estimator_")
         X = as_matrix(X)
-        if self.task == "regression":
+        if not self.kind.has_classes:
             return self.estimator_.predict(X)
         proba = self.estimator_.predict_proba(X)
         if proba.shape[1] == self.n_classes:

@@ -54,7 +54,7 @@ class LightGBMModel(ModelFamily):
 
         c: LightGBMConfig = self.config
         X, y = as_matrix(X), np.asarray(y)
-        weight = balanced_weights(y) if c.class_weight == "balanced" and self.task != "regression" else None
+        weight = balanced_weights(y) if c.class_weight == "balanced" and self.kind.has_classes else None
         train = lgb.Dataset(X, y, weight=weight, free_raw_data=False, params=self._dataset_params())
         callbacks = [_progress_callback(progress, c.n_estimators)] if progress else []
         valid_sets = []

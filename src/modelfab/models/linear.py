@@ -10,6 +10,7 @@ import numpy as np
 from modelfab.artifacts import read_json, write_json
 from modelfab.models.base import ModelFamily, Progress, as_matrix
 from modelfab.spec.schema import LinearConfig
+from modelfab.tasks import get_task
 
 
 class LinearModel(ModelFamily):
@@ -19,7 +20,7 @@ class LinearModel(ModelFamily):
         from sklearn.linear_model import LogisticRegression, Ridge
 
         c: LinearConfig = self.config
-        if self.task == "regression":
+        if not self.kind.has_classes:
             return Ridge(alpha=c.alpha, random_state=c.seed)
         solver = "liblinear" if c.penalty == "l1" and self.task == "binary" else "saga" if c.penalty == "l1" else "lbfgs"
         l1_ratio = 1.0 if c.penalty == "l1" else 0.0
@@ -45,7 +46,7 @@ class LinearModel(ModelFamily):
     def predict_scores(self, X: Any) -> np.ndarray:
         self._check_fitted("estimator_")
         X = as_matrix(X).astype(np.float64)
-        if self.task == "regression":
+        if not self.kind.has_classes:
             return self.estimator_.predict(X)
         return self.estimator_.predict_proba(X)
 
@@ -53,7 +54,7 @@ class LinearModel(ModelFamily):
         self._check_fitted("estimator_")
         est = self.estimator_
         state = {"coef": est.coef_, "intercept": np.atleast_1d(est.intercept_), "n_features": est.n_features_in_}
-        if self.task != "regression":
+        if self.kind.has_classes:
             state["classes"] = est.classes_
         write_json(folder / "linear.json", state)
 
@@ -64,7 +65,7 @@ class LinearModel(ModelFamily):
         est = model._estimator()
         est.coef_ = np.asarray(state["coef"], dtype=float)
         est.intercept_ = np.asarray(state["intercept"], dtype=float)
-        if task == "regression":
+        if not get_task(task).has_classes:
             est.intercept_ = float(est.intercept_[0]) if est.coef_.ndim == 1 else est.intercept_
         else:
             est.classes_ = np.asarray(state["classes"])

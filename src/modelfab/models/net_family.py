@@ -59,11 +59,11 @@ class NetFamily(ModelFamily):
             raise FabError(f"train.type {c.type!r} reads {' or '.join(sorted(self.layouts))} inputs, but the features "
                            f"give {layout['kind']!r} inputs; {_hint(self.layouts)}")
         X, y = as_matrix(X), np.asarray(y)
-        n_out = 1 if self.task == "regression" else self.n_classes
+        n_out = self.kind.outputs(self.n_classes)
         Xt = torch.from_numpy(X)
         yt, self.target_scale_ = self._targets(y)
         weights = None
-        if self.task != "regression" and c.class_weight == "balanced":
+        if self.kind.has_classes and c.class_weight == "balanced":
             per_row = balanced_weights(y)
             weights = torch.tensor([per_row[y == k][0] if (y == k).any() else 1.0 for k in range(n_out)],
                                    dtype=torch.float32)
@@ -133,7 +133,7 @@ class NetFamily(ModelFamily):
         total = None
         for net in self.nets_:
             out = predict(net, Xt, max(256, self.config.batch_size), torch.device("cpu")).double()
-            if self.task == "regression":
+            if not self.kind.has_classes:
                 mean, std = self.target_scale_
                 out = out * std + mean
             else:
@@ -178,7 +178,7 @@ class NetFamily(ModelFamily):
         return torch.from_numpy(as_matrix(X)), self._targets(np.asarray(y), self.target_scale_)[0]
 
     def _targets(self, y: np.ndarray, scale: tuple[float, float] | None = None) -> tuple[torch.Tensor, tuple]:
-        if self.task != "regression":
+        if self.kind.has_classes:
             return torch.from_numpy(y.astype(np.int64)), (0.0, 1.0)
         if scale is None:
             scale = (float(y.mean()), float(y.std()) or 1.0)
@@ -253,7 +253,7 @@ class MLPModel(NetFamily):
         c = self.config
         body = mlp(n_features, c.hidden, n_out, dropout=c.dropout, drop_connect=c.drop_connect,
                    activation=c.activation, batch_norm=c.batch_norm)
-        return Net({"kind": "flat"}, Standardize(n_features), body, self.task == "regression")
+        return Net({"kind": "flat"}, Standardize(n_features), body, not self.kind.has_classes)
 
 
 class CNNModel(NetFamily):
@@ -273,7 +273,7 @@ class CNNModel(NetFamily):
         width = conv.width + _static_width(layout)
         head = mlp(width, [c.hidden] if c.hidden else [], n_out, dropout=c.dropout, drop_connect=c.drop_connect)
         augment = augmentation(c.augment) if layout["kind"] == "image" else None
-        return Net(layout, conv, head, self.task == "regression", augment=augment)
+        return Net(layout, conv, head, not self.kind.has_classes, augment=augment)
 
 
 class RNNModel(NetFamily):
@@ -284,7 +284,7 @@ class RNNModel(NetFamily):
         c = self.config
         rnn = Recurrent(c.type, layout, c.hidden, c.layers, c.bidirectional, c.embedding_dim, c.dropout, c.pooling)
         width = rnn.width + _static_width(layout)
-        return Net(layout, rnn, _head(width, n_out, c), self.task == "regression")
+        return Net(layout, rnn, _head(width, n_out, c), not self.kind.has_classes)
 
 
 class GRUModel(RNNModel):
@@ -299,7 +299,7 @@ class TransformerModel(NetFamily):
         c = self.config
         enc = Encoder(layout, c.d_model, c.heads, c.layers, c.ff, c.dropout, c.pooling)
         width = enc.width + _static_width(layout)
-        return Net(layout, enc, _head(width, n_out, c, norm=True), self.task == "regression")
+        return Net(layout, enc, _head(width, n_out, c, norm=True), not self.kind.has_classes)
 
 
 class EfficientNetModel(NetFamily):
@@ -311,7 +311,7 @@ class EfficientNetModel(NetFamily):
     def build(self, layout: dict, n_features: int, n_out: int) -> nn.Module:
         from modelfab.nn.pretrained import EfficientNetTail
 
-        c, regression = self.config, self.task == "regression"
+        c, regression = self.config, not self.kind.has_classes
         if not layout.get("tune_blocks"):
             return Net({"kind": "flat"}, Standardize(n_features), _head(n_features, n_out, c), regression)
         tail = EfficientNetTail(layout["tune_blocks"], c.drop_connect)
@@ -331,7 +331,7 @@ class MiniLMModel(NetFamily):
             raise FabError("train.type 'minilm' reads MiniLM's own word pieces; set features.text.method: minilm_tokens")
         c = self.config
         enc = MiniLM()
-        return Net(layout, enc, _head(enc.width, n_out, c), self.task == "regression")
+        return Net(layout, enc, _head(enc.width, n_out, c), not self.kind.has_classes)
 
 
 NET_FAMILIES = (MLPModel, CNNModel, RNNModel, GRUModel, TransformerModel, EfficientNetModel, MiniLMModel)

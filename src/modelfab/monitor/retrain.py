@@ -23,6 +23,7 @@ from modelfab.predlog import log_path, read_log
 from modelfab.registry import client as registry
 from modelfab.spec.load import Project
 from modelfab.spec.schema import TestData
+from modelfab.tasks import get_task
 
 
 def retrain(project: Project, ref: str | None = None, hooks=None) -> dict:  # noqa: ANN001
@@ -83,7 +84,7 @@ def _as_training_rows(labelled: pd.DataFrame, meta: dict) -> pd.DataFrame:
     frame = labelled[meta["inputs"]].copy()
     target = labelled["label"]
     classes = meta["classes"]
-    if meta["task"] == "regression" or all(isinstance(c, (int, float)) for c in classes):
+    if not get_task(meta["task"]).has_classes or all(isinstance(c, (int, float)) for c in classes):
         target = pd.to_numeric(target, errors="coerce")
     keep = target.notna().to_numpy()
     frame, target = frame[keep], target[keep]

@@ -25,6 +25,7 @@ from modelfab.package.predictor import Predictor
 from modelfab.predlog.read import log_path, read_log
 from modelfab.registry import client as registry
 from modelfab.spec.load import Project
+from modelfab.tasks import get_task
 
 STATUS_ORDER = {"ok": 0, "warn": 1, "drift": 2}
 
@@ -106,7 +107,7 @@ def latest_path(project: Project, model: str) -> Path:
 def prediction_drift(predictor: Predictor, scores: np.ndarray, current: pd.DataFrame, cfg) -> dict:  # noqa: ANN001
     """The model's scores on the reference rows against the logged predictions."""
     classes = [str(c) for c in predictor.classes]
-    if predictor.task == "regression":
+    if not get_task(predictor.task).has_classes:
         return numeric_drift(pd.Series(scores), current["prediction"], cfg) | {"of": "predicted value"}
     if predictor.task == "binary":
         positive = classes[1]
@@ -125,7 +126,7 @@ def score_labels(predictor: Predictor, current: pd.DataFrame, info, project: Pro
     out: dict = {"labelled_rows": len(labelled), "metric": metric}
     if labelled.empty:
         return out
-    if task == "regression":
+    if not get_task(task).has_classes:
         y = labelled["label"].to_numpy(dtype=float)
         scores = labelled["prediction"].to_numpy(dtype=float)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelfab.errors import DataError, FabError, did_you_mean
+from modelfab.tasks import get_task
 
 TEMPLATE = """\
 # modelfab spec: `modelfab run` trains, evaluates, gates and registers a model from this file.
@@ -91,7 +92,7 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False) -> str:
         raise DataError(f"--target: column {target!r} is not in {data.name}.{did_you_mean(target, frame.columns)}")
     task, _ = infer_task(frame[target].dropna(), "auto")
     ids = [c for c in frame.columns if c != target and describe_column(frame[c], 50)["kind"] == "identifier"]
-    metric, bound, value = ("rmse", "max", _round(frame[target].std())) if task == "regression" else (
+    metric, bound, value = ("rmse", "max", _round(frame[target].std())) if not get_task(task).has_classes else (
         ("f1", "min", 0.5) if task == "binary" else ("accuracy", "min", 0.5))
     try:
         source = data.resolve().relative_to(out.parent.resolve())

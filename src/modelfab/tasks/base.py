@@ -31,6 +31,7 @@ class Task:
     pipeline: ClassVar[str] = "tables"  # pipelines.PIPELINES key
     needs_target: ClassVar[bool] = True
     has_classes: ClassVar[bool] = False  # the target is a label among `classes`
+    thresholded: ClassVar[bool] = False  # a decision threshold is chosen on validation rows (train)
     metrics: ClassVar[tuple[str, ...]] = ()
     default_metric: ClassVar[str] = ""
     default_split: ClassVar[str] = "random"

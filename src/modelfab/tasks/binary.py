@@ -10,6 +10,7 @@ from modelfab.tasks.classify import Classification
 
 class Binary(Classification):
     name = "binary"
+    thresholded = True
     default_metric = "f1"
 
     def decide(self, scores: np.ndarray, threshold: float = 0.5) -> np.ndarray:

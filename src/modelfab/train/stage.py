@@ -23,6 +23,7 @@ from modelfab.features.featurize import TARGET
 from modelfab.models import make_model
 from modelfab.package.format import describe, describe_blend, write_meta
 from modelfab.pipeline import stage
+from modelfab.tasks import get_task
 
 REFERENCE_ROWS = 100_000  # training rows kept in the package as the monitoring reference
 
@@ -71,7 +72,7 @@ def blend(config, rep: dict, splits: Splits, members: list[dict], ctx) -> ModelP
     described = package_members(folder, config, rep, members)
     meta = describe_blend(config, rep, described)
     write_meta(folder, meta)
-    if rep["task"] == "binary" and len(splits.valid):
+    if get_task(rep["task"]).thresholded and len(splits.valid):
         scores = Predictor(folder).scores(splits.valid, source="validation rows")
         meta["threshold"] = choose_threshold(config.decision_threshold, "binary",
                                              encode_target(splits.valid[rep["target"]], rep), scores)
@@ -130,7 +131,7 @@ def xy(frame):  # noqa: ANN001, ANN202
 
 def choose_threshold(setting: str | float, task: str, y_valid: np.ndarray, scores: np.ndarray | None) -> float:
     """The probability above which a binary model says "positive class"."""
-    if task != "binary":
+    if not get_task(task).thresholded:
         return 0.5
     if isinstance(setting, float):
         return setting
