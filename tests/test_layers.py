@@ -35,6 +35,7 @@ FLOORS = [
 UPWARD = {
     ("src/modelfab/models/package.py", "modelfab.package.predictor"):
         "kept for registered models: their logged pyfunc code imports Predictor from here",
+    ("src/modelfab/models/package.py", "modelfab.package.format"): "the same module: PACKAGE_FILE, as it had",
 }
 
 

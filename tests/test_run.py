@@ -163,6 +163,28 @@ def test_status_shows_cached_stages(binary_project):
     assert result.exit_code == 0 and "cached" in result.output and "to run" not in result.output
 
 
+def test_status_is_data_the_cli_renders(binary_project):
+    from modelfab.pipelines.status import stage_status
+    from modelfab.pipelines.tables import PIPELINE
+
+    project = modelfab.load_spec(binary_project)
+    before = stage_status(project)
+    assert [r["stage"] for r in before] == PIPELINE.names() and all(r["state"] == "to run" for r in before)
+    run = modelfab.run(project, hooks=[])
+    after = {r["stage"]: r for r in stage_status(project)}
+    assert after["train"]["state"] == "cached" and after["train"]["outputs"] == [str(run.refs["package"])]
+    assert after["champion"]["state"] == "checked"  # the registry is asked, as a run asks it
+
+
+def test_versions_registered_before_the_package_moved_still_load():
+    """Their logged pyfunc code imports Predictor from modelfab.models.package."""
+    from modelfab.models.package import Predictor as Old
+    from modelfab.registry.stage import PYFUNC_CODE
+
+    assert Old is Predictor
+    assert "modelfab.package.predictor" in PYFUNC_CODE.read_text()
+
+
 def test_lineage_records_inputs_and_config(binary_project):
     run = modelfab.run(modelfab.load_spec(binary_project), hooks=modelfab.pipelines.default_hooks(progress=False))
     ref = run.refs["package"]

@@ -17,7 +17,7 @@ import json, sys
 import modelfab, modelfab.pipelines
 run = modelfab.run(modelfab.load_spec(sys.argv[1]), hooks=modelfab.pipelines.default_hooks(progress=False))
 print(json.dumps({"mlflow": "mlflow" in sys.modules, "cached": all(r.cached for r in run.records),
-                  "mlflow_run": run.tracking_run_id}))
+                  "mlflow_run": run.tracking_run_id, "torch": "torch" in sys.modules}))
 """
 
 
@@ -28,10 +28,11 @@ def rerun_in_a_fresh_process(spec) -> dict:  # noqa: ANN001
 
 
 def test_an_unchanged_rerun_neither_imports_mlflow_nor_records_a_run(binary_project):
+    """Nor torch: the cache keys hash the PyTorch modules' source without importing them."""
     first = modelfab.run(modelfab.load_spec(binary_project), hooks=modelfab.pipelines.default_hooks(progress=False))
     assert first.tracking_run_id and not all(r.cached for r in first.records)
     again = rerun_in_a_fresh_process(binary_project)
-    assert again == {"mlflow": False, "cached": True, "mlflow_run": None}
+    assert again == {"mlflow": False, "cached": True, "mlflow_run": None, "torch": False}
 
 
 def test_a_commit_to_the_registry_makes_the_next_run_ask_mlflow(binary_project):

@@ -266,3 +266,37 @@ def test_seeds_average_nets_that_differ_and_rerun_identically(tmp_path):
     (tmp_path / "pkg").mkdir()
     model.save(tmp_path / "pkg")
     assert {p.name for p in (tmp_path / "pkg").iterdir()} >= {"weights.safetensors", "weights.2.safetensors"}
+
+
+class _SecondOfTwo:
+    """A stand-in for one rank of two: half of each epoch's rows, and not the main process."""
+
+    is_main = False
+
+    def __init__(self):
+        from modelfab.nn.strategy import Local
+
+        self.local, self.device, self.seen = Local("cpu"), torch.device("cpu"), []
+
+    def prepare(self, module):
+        return self.local.prepare(module)
+
+    def shard(self, order):
+        self.seen.append(len(order))
+        return order[1::2]
+
+    def total(self, value):
+        return value * 2  # the other rank's share, as an all-reduce would add it
+
+
+def test_the_strategy_decides_rows_checkpoints_and_reports(tmp_path):
+    """The one seam a distributed strategy enters by: its share of the rows, and no checkpoint
+    or metrics from a process that is not the main one."""
+    X, y, Xv, yv = data()
+    strategy, logged = _SecondOfTwo(), []
+    c = config(epochs=2, checkpoint_every=1)
+    result = Trainer(c, "binary", strategy=strategy, checkpoint=tmp_path / "c.safetensors",
+                     log_metrics=lambda m, step: logged.append(step)).fit(net(), X, y, Xv, yv)
+    assert set(strategy.seen) == {len(X)} and len(result.history) == 2
+    assert all(np.isfinite(r["train_loss"]) for r in result.history)
+    assert not logged and not (tmp_path / "c.safetensors").exists()

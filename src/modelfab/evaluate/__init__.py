@@ -1,1 +1,1 @@
-"""Evaluate: metrics, cross-validation, plots, and the gate."""
+"""Evaluate: metrics, cross-validation, permutation importance, plots, and the gate."""

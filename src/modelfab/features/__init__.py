@@ -1,1 +1,1 @@
-"""Featurize: transforms fitted on training data only, selection, and importance."""
+"""Featurize: transforms fitted on training data only, by modality (tables, windows, text, images), and selection."""

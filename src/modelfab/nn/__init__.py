@@ -2,4 +2,4 @@
 backbones (EfficientNet-Lite0, MiniLM), augmentation, the trainer, optimizers and schedules,
 checkpoints, and the strategy (the one seam where distributed training enters).
 
-Importing this package imports nothing heavy; torch comes with the module that needs it."""
+Importing this package imports nothing heavy; each module imports torch itself."""

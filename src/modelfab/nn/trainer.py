@@ -113,7 +113,7 @@ class Trainer:
         seed_everything(c.seed)
         net = self.strategy.prepare(net)
         batch = min(c.batch_size, len(X))
-        steps = math.ceil(len(X) / batch)
+        steps = math.ceil(len(self.strategy.shard(torch.arange(len(X)))) / batch)  # this process's share
         loop = self._start(net, steps)
         has_valid = X_valid is not None and len(X_valid) > 0
         watch = c.early_stopping.metric if has_valid else "train_loss"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import graphlib
 import hashlib
-import importlib
+import importlib.util
 import inspect
 import typing
 from collections.abc import Callable
@@ -123,14 +123,19 @@ class Pipeline:
         self.order()  # raises on cycles
 
     def order(self) -> list[Stage]:
+        """Each stage after those it reads from; among the stages that are ready, the one declared
+        first (so a look-up such as `members` runs just before its reader, where people look)."""
         producers = {out: s.name for s in self.stages for out in s.outputs}
         graph = {s.name: {producers[i] for i in s.inputs if i in producers} for s in self.stages}
         try:
-            names = list(graphlib.TopologicalSorter(graph).static_order())
+            graphlib.TopologicalSorter(graph).prepare()
         except graphlib.CycleError as exc:
             raise StageError(f"the pipeline has a cycle: {' -> '.join(exc.args[1])}") from None
-        by_name = {s.name: s for s in self.stages}
-        return [by_name[n] for n in names]
+        done: list[Stage] = []
+        while len(done) < len(self.stages):
+            names = {d.name for d in done}
+            done.append(next(s for s in self.stages if s.name not in names and graph[s.name] <= names))
+        return done
 
     def names(self) -> list[str]:
         return [s.name for s in self.order()]
@@ -147,11 +152,15 @@ class Pipeline:
 
 @cache
 def _source_digest(packages: tuple[str, ...]) -> str:
+    """SHA-256 of the source of packages or modules, found without importing them (a module
+    such as `modelfab.nn.pretrained` would import torch: seconds of an unchanged re-run)."""
     h = hashlib.sha256()
     for package in sorted(set(packages)):
-        module = importlib.import_module(package)
-        root = Path(module.__file__).parent if module.__file__ else None
-        files = sorted(root.rglob("*.py")) if root and module.__file__.endswith("__init__.py") else [Path(module.__file__)]
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise StageError(f"code={package!r}: no such module")
+        origin = Path(spec.origin)
+        files = sorted(origin.parent.rglob("*.py")) if spec.submodule_search_locations else [origin]
         for path in files:
             h.update(path.as_posix().rsplit("modelfab/", 1)[-1].encode())
             h.update(path.read_bytes())

@@ -1,11 +1,13 @@
-"""`modelfab init`: write a commented fab.yaml from a data file and a target column."""
+"""`modelfab init`: write a commented fab.yaml for the table pipeline from a data file (or a
+folder of images) and a target column; the task, its gate metric and the identifiers to drop
+are inferred from the data."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from modelfab.errors import DataError, FabError, did_you_mean
-from modelfab.tasks import get_task
+from modelfab.tasks import LOWER_IS_BETTER, get_task
 
 TEMPLATE = """\
 # modelfab spec: `modelfab run` trains, evaluates, gates and registers a model from this file.
@@ -92,8 +94,8 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False) -> str:
         raise DataError(f"--target: column {target!r} is not in {data.name}.{did_you_mean(target, frame.columns)}")
     task, _ = infer_task(frame[target].dropna(), "auto")
     ids = [c for c in frame.columns if c != target and describe_column(frame[c], 50)["kind"] == "identifier"]
-    metric, bound, value = ("rmse", "max", _round(frame[target].std())) if not get_task(task).has_classes else (
-        ("f1", "min", 0.5) if task == "binary" else ("accuracy", "min", 0.5))
+    metric = get_task(task).default_metric  # the gate reads the task's own headline metric
+    bound, value = ("max", _round(frame[target].std())) if metric in LOWER_IS_BETTER else ("min", 0.5)
     try:
         source = data.resolve().relative_to(out.parent.resolve())
     except ValueError:

@@ -1,1 +1,1 @@
-"""The model registry (MLflow): register, promote blessed versions, roll back."""
+"""The model registry (MLflow): the champion and register stages, promote blessed versions, roll back."""

@@ -17,6 +17,15 @@ from modelfab.pipeline import stage
 
 @stage("champion", outputs={"champion": Champion}, sections=("name", "register", "tracking.uri"), volatile=True)
 def champion(package: ModelPackage, ctx) -> Champion:  # noqa: ANN001
+    champ = current(ctx)
+    if champ and champ["digest"] == package.path.name and champ.get("gate_key"):
+        return Champion(judged_under(champ["gate_key"]))
+    return Champion(record(champ))
+
+
+def current(ctx) -> dict | None:  # noqa: ANN001 - a StageContext that declares name, register, tracking.uri
+    """The champion now (name, version, digest, gate_key), from the memo while the registry's
+    file is unchanged, else from MLflow."""
     from modelfab.registry import memo
 
     spec = ctx.spec
@@ -26,9 +35,7 @@ def champion(package: ModelPackage, ctx) -> Champion:  # noqa: ANN001
 
         c = registry.client(ctx.tracking_uri)
         champ = memo.identity(registry.champion(c, spec.model_name, spec.register.alias))
-    if champ and champ["digest"] == package.path.name and champ.get("gate_key"):
-        return Champion(judged_under(champ["gate_key"]))
-    return Champion(record(champ))
+    return champ
 
 
 def record(champ: dict | None) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 from modelfab.artifacts import Blessing, Champion, Evaluation, ModelPackage, Registration, read_json
 from modelfab.pipeline import stage
 from modelfab.registry import client as registry
-from modelfab.registry.champion import tag_of
+from modelfab.registry.champion import current, tag_of
 from modelfab.registry.memo import GATE_KEY_TAG
 from modelfab.spec.schema import RegisterConfig
 from modelfab.version import __version__
@@ -25,6 +25,10 @@ def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation, 
     if b.get("already_champion"):
         return Registration({"registered": False, "name": name, "version": b["champion"]["version"],
                              "reason": b["reason"]})
+    now = current(ctx)  # the gate judged under the record that blessed it; the registry may have it already
+    if now and now["digest"] == package.path.name:
+        return Registration({"registered": False, "name": name, "version": now["version"],
+                             "reason": f"this package is already the champion (version {now['version']})"})
     c = registry.client(ctx.tracking_uri)
     digest = package.path.name
     existing = [v for v in registry.versions(c, name, must_exist=False) if v.digest == digest]

@@ -1,1 +1,1 @@
-"""Serving: batch prediction (the REST server comes with the closed-loop issue)."""
+"""Serving: the REST and Open Inference Protocol server (app.py, routes/) and batch prediction (batch.py)."""

@@ -1,1 +1,1 @@
-"""Train: fit a model family and package it with its transform."""
+"""Train: the members stage (a blend's registered versions) and the train stage (fit a family, package it)."""
