@@ -4,7 +4,7 @@ from modelfab.artifacts import Blessing, DataReport, RawTable
 from modelfab.errors import StageError
 from modelfab.pipeline import Pipeline, stage
 from modelfab.pipeline.cache import cache_key
-from modelfab.pipelines.tables import TABLE_PIPELINE
+from modelfab.pipelines.tables import PIPELINE as TABLE_PIPELINE
 
 
 @stage("make", outputs={"raw": RawTable})

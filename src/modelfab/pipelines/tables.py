@@ -19,7 +19,6 @@ from modelfab.train.members import members
 from modelfab.train.stage import train
 
 PIPELINE = Pipeline((ingest, validate, clean, split, featurize, members, train, evaluate, champion, gate, register))
-TABLE_PIPELINE = PIPELINE
 
 
 def after_run(run: RunState) -> None:
