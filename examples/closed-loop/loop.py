@@ -34,9 +34,9 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 import modelfab
-from modelfab.package.predictor import Predictor
 from modelfab.monitor.retrain import retrain
 from modelfab.monitor.run import monitor
+from modelfab.package.predictor import Predictor
 from modelfab.registry import client as registry
 
 HERE = Path(__file__).resolve().parent

@@ -15,10 +15,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from modelfab.errors import GateRejected, RegistryError, did_you_mean
+from modelfab.artifacts.store import hash_file, hash_folder
+from modelfab.errors import GateRejected, RegistryError, StoreError, did_you_mean
 
 HISTORY_TAG = "modelfab.champion_history"
 DIGEST_TAG = "modelfab.package_digest"
+FILES_TAG = "modelfab.package_files"  # JSON: each file of the package and the start of its SHA-256
 BLESSED_TAG = "modelfab.blessed"
 
 
@@ -35,10 +37,54 @@ class VersionInfo:
 
     @cached_property
     def package(self) -> Path:
-        """The modelfab package inside the logged MLflow model; looked up on first use, since
-        the gate most often needs only the digest."""
+        """The modelfab package inside the logged MLflow model, its files checked against the
+        digest recorded at registration; looked up on first use, since the gate most often needs
+        only the digest.
+
+        Raises:
+            StoreError: the package is missing or damaged (it is never loaded then)."""
         root = self.client.get_model_version_download_uri(self.name, str(self.version))
-        return package_path(Path(root.removeprefix("file://")))
+        path = package_path(Path(root.removeprefix("file://")))
+        verify_package(path, self.digest, f"{self.name} version {self.version}", self.tags.get(FILES_TAG))
+        return path
+
+
+_VERIFIED: set[tuple] = set()  # (folder, digest, file sizes and times) checked in this process
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """Each file of a package by its path inside it, with the start of its SHA-256."""
+    return {p.relative_to(folder).as_posix(): hash_file(p)[:16]
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def verify_package(folder: Path, digest: str | None, what: str, files: str | None = None) -> None:
+    """Check a registered package's files against the digest recorded when it was registered,
+    before anything parses them (a truncated LightGBM file crashes the process that loads it).
+    Checked once per process while its files' sizes and times stay as they were."""
+    if not digest:
+        return  # registered by hand, not by modelfab: nothing recorded to check against
+    fix = (f"it is not loaded. Promote another version (`modelfab models promote {what.split(' version ')[0]} "
+           "VERSION`) or roll back (`modelfab models rollback NAME`)")
+    if not folder.is_dir():
+        raise StoreError(f"{what}: its package folder {folder} is missing; {fix}")
+    state = (str(folder), digest, tuple((p.as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                                        for p in sorted(folder.rglob("*")) if p.is_file()))
+    if state in _VERIFIED:
+        return
+    if hash_folder(folder, "model_package") != digest:
+        raise StoreError(f"{what} is damaged: {_what_differs(folder, files)} in {folder} differ from what was "
+                         f"registered (package digest {digest[:12]}); {fix}")
+    _VERIFIED.add(state)
+
+
+def _what_differs(folder: Path, files: str | None) -> str:
+    if not files:
+        return "its files"
+    recorded, found = json.loads(files), file_digests(folder)
+    names = sorted(n for n in recorded.keys() | found.keys() if recorded.get(n) != found.get(n))
+    return ", ".join(f"{n} ({'missing' if n not in found else 'not registered' if n not in recorded else 'changed'})"
+                     for n in names) or "its files"
 
 
 def client(tracking_uri: str) -> Any:
@@ -205,6 +251,7 @@ def resolve(c: Any, ref: str) -> VersionInfo:
 def promote(c: Any, name: str, version: int, alias: str = "champion", force: bool = False) -> VersionInfo:
     """Point `alias` at a version; refuses a version the gate did not bless."""
     target = find(c, name, version=version)
+    target.package  # noqa: B018 - a damaged package is refused here, before the alias moves
     if not target.blessed and not force:
         raise GateRejected(
             f"{name} version {version} was not blessed by the gate; promotion refused "
@@ -226,6 +273,7 @@ def rollback(c: Any, name: str, alias: str = "champion") -> tuple[VersionInfo | 
     if not history:
         raise RegistryError(f"model {name!r} has no earlier {alias} to roll back to")
     previous = history.pop()
+    find(c, name, version=previous).package  # noqa: B018 - a damaged package is refused before the alias moves
     c.set_registered_model_alias(name, alias, str(previous))
     c.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history))
     return current, find(c, name, version=previous)

@@ -93,7 +93,12 @@ def recall_package(cache: Path, uri: str, name: str, alias: str) -> tuple[Path, 
     if not known or not champ or not champ.get("package"):
         return None
     package = Path(champ["package"])
-    return (package, int(champ["version"])) if package.is_dir() else None
+    if not package.is_dir():
+        return None
+    from modelfab.registry.client import verify_package
+
+    verify_package(package, champ.get("digest"), f"{name} version {champ['version']}")
+    return package, int(champ["version"])
 
 
 def remember_package(cache: Path, uri: str, name: str, alias: str, info: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from modelfab.artifacts import Blessing, Champion, Evaluation, ModelPackage, Registration, read_json
@@ -70,6 +71,9 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, cham
             "modelfab.reason": blessing["reason"]}
     tags[GATE_KEY_TAG] = tag_of(champion.data)  # lets the next run's gate find its verdict cached
     tags |= {f"modelfab.metric.{k}": f"{v:.6g}" for k, v in metrics.items()}
+    files = json.dumps(registry.file_digests(package.path), separators=(",", ":"))
+    if len(files) <= 5000:  # MLflow's limit on a tag; a damaged package is still refused without it
+        tags[registry.FILES_TAG] = files
     for key, value in tags.items():
         c.set_model_version_tag(name, mv.version, key, value)
     return int(mv.version)

@@ -12,7 +12,6 @@ from modelfab.errors import FabError
 from modelfab.monitor.run import latest_path
 from modelfab.registry import client as registry
 from modelfab.serve import schema as s
-from modelfab.serve.holder import InputsChanged
 from modelfab.serve.state import Server
 from modelfab.spec.load import Project
 
@@ -42,7 +41,7 @@ def add_routes(app: FastAPI, server: Server) -> None:
         try:
             if server.holder.refresh():
                 server.metrics.model_version(server.holder.current)
-        except InputsChanged as exc:
+        except FabError as exc:  # other inputs, or a damaged package: the current model stays
             raise HTTPException(409, str(exc)) from None
         return state()
 
