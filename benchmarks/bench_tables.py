@@ -1,7 +1,7 @@
 """Benchmarks of the table spine; prints tables recorded in docs/benchmarks.md.
 
     python benchmarks/bench_tables.py            # everything (about 10 minutes on 2 cores)
-    python benchmarks/bench_tables.py metrics    # or one part: metrics, rerun, overhead, scale, search, members
+    python benchmarks/bench_tables.py metrics    # or one part: metrics, rerun, overhead, scale, search, members, verify
 
 Ratios are measured within one run against a baseline run in the same process, since these
 machines are shared and noisy. Examples that read ../shared are skipped when it is missing.
@@ -405,8 +405,49 @@ def bench_members(fold_seeds: tuple[int, ...] = (0, 1, 2)) -> None:
           ["members", "log loss, mean", "log loss per draw", "accuracy, mean", "seconds per fit"], rows)
 
 
+# --- verification of a registered package -------------------------------------------------------
+
+def bench_verify(megabytes: int = 100, repeats: int = 5) -> None:
+    """What checking a package against its recorded digest adds to loading it: a package of
+    `megabytes` (one weights file, as a net's), against reading its files once (the least a load
+    does), medians of `repeats`, files in the page cache on both sides."""
+    import numpy as np
+
+    from modelfab.artifacts.store import hash_folder
+    from modelfab.registry import client as registry
+
+    folder = Path(tempfile.mkdtemp()) / "package"
+    (folder / "model").mkdir(parents=True)
+    (folder / "model" / "weights.safetensors").write_bytes(np.random.default_rng(0).bytes(megabytes << 20))
+    (folder / "package.json").write_text("{}")
+    digest = hash_folder(folder, "model_package")
+
+    def read_once() -> None:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                path.read_bytes()
+
+    def verify() -> None:
+        registry._VERIFIED.clear()  # as a fresh process would
+        registry.verify_package(folder, digest, "bench version 1")
+
+    read_once()
+    timings = {}
+    for name, work in {"read the files once": read_once, "verify against the digest": verify}.items():
+        runs = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            work()
+            runs.append(time.perf_counter() - started)
+        timings[name] = statistics.median(runs)
+    base = timings["read the files once"]
+    shutil.rmtree(folder.parent, ignore_errors=True)
+    table(f"Verifying a {megabytes} MB package (median of {repeats})", ["what", "s", "ratio to reading"],
+          [[name, f"{t:.3f}", f"{t / base:.2f}"] for name, t in timings.items()])
+
+
 PARTS = {"metrics": bench_metrics, "rerun": bench_rerun, "overhead": bench_overhead, "scale": bench_scale,
-         "search": bench_search, "members": bench_members}
+         "search": bench_search, "members": bench_members, "verify": bench_verify}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(PARTS)
