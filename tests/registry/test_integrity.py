@@ -3,6 +3,10 @@ server at start, `POST /admin/promote` and `models promote` (alias and served mo
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -64,3 +68,33 @@ def test_promoting_a_damaged_version_leaves_alias_and_server_as_they_were(two_ve
     result = CliRunner().invoke(app, ["models", "promote", "machines", "1", "--spec", str(project.spec_path)])
     assert result.exit_code != 0 and "damaged" in result.output
     assert registry.champion(c, "machines").version == 2
+
+
+def run_json(spec_path) -> dict:  # noqa: ANN001
+    result = CliRunner().invoke(app, ["run", str(spec_path), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_registry_that_lost_the_champion_gets_it_again(tmp_path):
+    path = write_project(tmp_path / "proj", machine_table(), BINARY_SPEC)
+    first = run_json(path)
+    assert first["registered"] and first["model_version"] == 1
+    project = modelfab.load_spec(path)
+    for db in project.store_dir.glob("mlflow.db*"):  # the registry is gone; the store is not
+        db.unlink()
+    # In a fresh process: this one's MLflow still holds the deleted file open.
+    done = subprocess.run([sys.executable, "-m", "modelfab.cli", "run", str(path), "--json"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    again = json.loads(done.stdout.strip().splitlines()[-1])
+    assert again["registered"] and again["model_version"] == 1, again  # not "already the champion"
+    assert not again["stages"]["register"]["cached"] and again["stages"]["gate"]["cached"]
+
+
+def test_a_new_name_registers_under_that_name(tmp_path):
+    path = write_project(tmp_path / "proj", machine_table(), BINARY_SPEC)
+    run_json(path)
+    path.write_text(path.read_text().replace("name: machines", "name: line-3"))
+    renamed = run_json(path)
+    assert renamed["registered"] and renamed["model"] == "line-3" and renamed["model_version"] == 1

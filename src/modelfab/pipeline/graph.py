@@ -40,6 +40,9 @@ class Stage:
             the result depends on (the input files' content), added to the cache key.
         volatile: the stage reads state outside the store (the registry) and runs every time;
             its output is content-addressed, so an unchanged answer keeps later stages cached.
+        still_true: `still_true(ctx, outputs)` for a stage whose result is a fact outside the
+            store (a registration): on a cache hit it says whether the fact still holds; when it
+            does not, the stage runs again instead of reporting what is no longer so.
     """
 
     name: str
@@ -52,6 +55,7 @@ class Stage:
     wants_ctx: bool = False
     params: tuple[str, ...] = ()
     volatile: bool = False
+    still_true: Callable[[Any, dict], bool] | None = field(default=None, compare=False)
 
     @property
     def code_version(self) -> str:
@@ -66,6 +70,7 @@ def stage(
     code: tuple[str, ...] = (),
     external: Callable[[Any, Any], str] | None = None,
     volatile: bool = False,
+    still_true: Callable[[Any, dict], bool] | None = None,
 ) -> Callable[[Callable[..., Any]], Stage]:
     """Declare a stage; inputs come from the function's artifact-typed parameters.
 
@@ -89,7 +94,7 @@ def stage(
                 )
         params = tuple(inspect.signature(func).parameters)
         return Stage(name, func, inputs, outputs, sections, code, external, CONTEXT_PARAM in params, params,
-                     volatile)
+                     volatile, still_true)
 
     return wrap
 

@@ -16,7 +16,18 @@ from modelfab.version import __version__
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 
 
-@stage("register", outputs={"registration": Registration}, sections=("name", "register", "tracking"))
+def still_registered(ctx, outputs: dict) -> bool:  # noqa: ANN001
+    """A cached registration still holds while its version is the champion (the memo says so
+    without MLflow); a registry that lost it (a new or damaged database) gets the package again."""
+    done = outputs["registration"].data
+    if not done.get("version"):
+        return True  # nothing was registered: nothing outside the store to check
+    now = current(ctx)
+    return bool(now) and now["version"] == done["version"] and now["name"] == done["name"]
+
+
+@stage("register", outputs={"registration": Registration}, sections=("name", "register", "tracking"),
+       still_true=still_registered)
 def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation, champion: Champion,
              register: RegisterConfig, ctx) -> Registration:  # noqa: ANN001
     b = blessing.data

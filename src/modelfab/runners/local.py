@@ -72,6 +72,8 @@ class LocalRunner:
             external = stage.external(ctx, run.store) if stage.external else ""
             ctx.key = key = cache_key(stage, config, inputs, external)
             hit = None if force or stage.volatile else run.store.cache_get(key)
+            if hit and stage.still_true and not stage.still_true(ctx, _loaded(run, hit)):
+                hit = None  # what the cached result says is no longer so outside the store
             if hit:
                 outputs, cached = {name: Ref(**r) for name, r in hit["outputs"].items()}, True
             else:
@@ -141,6 +143,10 @@ class LocalRunner:
             artifact.stored(run.store.path(outputs[name]))
             if sizes[name] is not None and sizes[name] <= KEEP_IN_MEMORY_BYTES:
                 run.kept[outputs[name]] = artifact
+
+
+def _loaded(run: RunState, hit: dict) -> dict[str, Any]:
+    return {name: run.get(Ref(**r)) for name, r in hit["outputs"].items()}
 
 
 def stage_context(run: RunState, stage: Stage) -> StageContext:
