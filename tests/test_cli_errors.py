@@ -130,3 +130,27 @@ def test_failed_run_keeps_earlier_model(tmp_path, machines):
     machines.head(3).to_csv(tmp_path / "in.csv", index=False)
     ok = cli("predict", tmp_path / "in.csv", "-m", "machines", "-o", tmp_path / "o.csv", "--spec", path)
     assert ok.exit_code == 0, ok.output
+
+
+def test_names_with_brackets_are_printed_as_they_are(tmp_path, machines):
+    """Rich markup would eat '[rpm]': a misspelt column is named exactly, suggestion included."""
+    spec = BINARY_SPEC.replace('columns: ["Torque [Nm]", "Speed [rpm]"]', 'columns: ["Torque [Nm]", "Speed [rmp]"]')
+    result = cli("run", write_project(tmp_path, machines, spec))
+    assert_clean_error(result, "'Speed [rmp]'", "'Speed [rpm]'")
+
+
+def test_a_port_out_of_range_is_a_usage_error(tmp_path, machines):
+    spec = write_project(tmp_path, machines, BINARY_SPEC)
+    result = cli("serve", "--model", "machines@champion", "--port", "70000", "--spec", spec)
+    assert result.exit_code == 2 and "Traceback" not in result.output and "--port" in result.output
+
+
+def test_a_training_split_with_one_class_stops_before_training(tmp_path):
+    """Every failure in the last rows and a time split: the model would be a constant."""
+    frame = pd.DataFrame({"t": range(200), "x": range(200), "fail": [0] * 160 + [1] * 40})
+    spec = ("version: 1\nname: one-class\ndata: {source: data.csv, target: fail, time: t}\n"
+            "split: {method: time, test_size: 0.2, valid_size: 0.1}\n"
+            "gate: {rules: [{metric: accuracy, min: 0.0}]}\n")
+    result = cli("run", write_project(tmp_path, frame, spec))
+    assert_clean_error(result, "split.method 'time'", "only class '0' of 'fail'", code=3)
+    assert not list((tmp_path / ".fab" / "objects").rglob("package.json"))  # nothing was trained

@@ -243,3 +243,9 @@ def test_tracking_records_params_metrics_and_artifacts(binary_project):
     logged = {a.path for a in client.list_artifacts(mlrun.info.run_id)}
     assert {"fab.yaml", "evaluation", "blessing"} <= logged
     assert "evaluation/metrics.json" in {a.path for a in client.list_artifacts(mlrun.info.run_id, "evaluation")}
+
+
+def test_models_list_shows_the_champion_alias(binary_project):
+    run_json(binary_project)
+    listed = cli("models", "list", "--spec", binary_project)
+    assert listed.exit_code == 0 and "champion" in listed.output, listed.output

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -48,7 +49,8 @@ def fail(exc: BaseException) -> None:
         raise exc
     code = getattr(exc, "exit_code", 1) if isinstance(exc, FabError) else 1
     message = str(exc) if isinstance(exc, FabError) else f"unexpected {type(exc).__name__}: {exc}"
-    err.print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True)
+    # The message holds the user's names ("Speed [rpm]"): escaped, so Rich prints them as they are.
+    err.print(f"[bold red]error:[/bold red] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     if not isinstance(exc, FabError):
         err.print("run again with --debug for the traceback")
     raise typer.Exit(code)
@@ -211,7 +213,7 @@ def serve(
     spec: Annotated[Path, typer.Option("--spec", help="fab.yaml whose registry, store and serve: section to use.")] = Path(
         "fab.yaml"),
     host: Annotated[Optional[str], typer.Option("--host", help="Overrides serve.host.")] = None,  # noqa: UP045
-    port: Annotated[Optional[int], typer.Option("--port", help="Overrides serve.port.")] = None,  # noqa: UP045
+    port: Annotated[Optional[int], typer.Option("--port", min=1, max=65_535, help="Overrides serve.port.")] = None,  # noqa: UP045, E501
 ) -> None:
     """Serve a registered model over HTTP (REST and Open Inference Protocol v2); every
     prediction is logged before it is answered."""
@@ -342,9 +344,12 @@ def models_list(
     table = Table(title="model registry")
     for col in ("model", "version", "aliases", "blessed", "metrics"):
         table.add_column(col)
-    for v in registry.versions(c, name):
+    found = registry.versions(c, name)  # an unknown name is a RegistryError naming what exists
+    aliases = registry.aliases(c, name)
+    for v in found:
         shown = ", ".join(f"{k.split('.')[-1]}={val}" for k, val in v.tags.items() if k.startswith("modelfab.metric."))
-        table.add_row(v.name, str(v.version), ", ".join(v.aliases), "yes" if v.blessed else "no", shown)
+        table.add_row(escape(v.name), str(v.version), ", ".join(aliases.get((v.name, v.version), ())),
+                      "yes" if v.blessed else "no", shown)
     out.print(table)
 
 

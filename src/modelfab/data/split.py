@@ -36,8 +36,22 @@ def split(clean: CleanTable, raw_test: RawTable, report: DataReport, split: Spli
         cap = data.remaining_life.cap
         train = train.assign(**{data.target: train[data.target].clip(upper=cap)})
         valid = valid.assign(**{data.target: valid[data.target].clip(upper=cap)})
+    check_training_classes(train[rep["target"]], rep, method)
     info = {"method": method, "train": len(train), "valid": len(valid), "test": len(test), "seed": split.seed}
     return Splits(train, valid, test, info)
+
+
+def check_training_classes(y: pd.Series, rep: dict, method: str) -> None:
+    """A classifier trained on one class is a constant: stop here, naming the split rule, rather
+    than train, evaluate and perhaps register it."""
+    if not get_task(rep["task"]).has_classes:
+        return
+    seen = y.astype(str).unique()
+    if len(seen) < 2:
+        only = f"only class {seen[0]!r}" if len(seen) else "no rows"
+        raise DataError(f"split.method {method!r}: the training rows hold {only} of {rep['target']!r} "
+                        f"(classes {rep['classes']}); a model cannot learn to tell classes apart from one. "
+                        "Use split.method: stratified, or a time split whose training part has every class")
 
 
 def resolve_method(method: str, task: str, entity: str | None) -> str:

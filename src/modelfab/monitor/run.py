@@ -68,7 +68,7 @@ def monitor(project: Project, ref: str, output: Path, last: int | None = None, h
         reasons.append(f"the predictions drifted ({predictions['method']} {predictions['score']:.3g})")
     if performance.get("drop") is not None and performance["drop"] >= cfg.performance_drop:
         reasons.append(f"{performance['metric']} on labelled rows is {performance['current']:.3f}, "
-                       f"{performance['drop']:.3f} below its evaluation value {performance['reference']:.3f}")
+                       f"{performance['drop']:.3f} worse than its evaluation value {performance['reference']:.3f}")
     warnings = []
     if drifted and share < cfg.drift_share:
         warnings.append(f"drift in {', '.join(drifted)} ({len(drifted)} of {len(columns)} input columns)")

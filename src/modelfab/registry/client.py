@@ -230,6 +230,17 @@ def versions(c: Any, name: str | None = None, must_exist: bool = True) -> list[V
     return sorted((_info(c, mv) for mv in c.search_model_versions(query)), key=lambda v: (v.name, v.version))
 
 
+def aliases(c: Any, name: str | None = None) -> dict[tuple[str, int], list[str]]:
+    """(model, version) -> its aliases. Version searches do not carry aliases; the registered
+    models do."""
+    models = [c.get_registered_model(name)] if name else c.search_registered_models()
+    out: dict[tuple[str, int], list[str]] = {}
+    for model in models:
+        for alias, version in (model.aliases or {}).items():
+            out.setdefault((model.name, int(version)), []).append(alias)
+    return out
+
+
 def parse_reference(ref: str) -> tuple[str, str | None, int | None]:
     """'name@alias', 'name/3' or 'name' (its champion) -> (name, alias, version)."""
     if "@" in ref:
