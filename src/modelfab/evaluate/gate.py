@@ -17,7 +17,8 @@ from modelfab.spec.schema import GateConfig, GateRule
 def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: DataReport, champion: Champion,
          gate: GateConfig, ctx) -> Blessing:  # noqa: ANN001
     rep = report.data
-    candidate = read_json(evaluation.path / "metrics.json")["metrics"]
+    result = read_json(evaluation.path / "metrics.json")
+    candidate = result["metrics"]
     check_metrics(gate, rep["task"])
     champ = champion.data["champion"]
     base = {"candidate": candidate, "rules": [r.model_dump() for r in gate.rules]}
@@ -38,8 +39,30 @@ def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: 
         return Blessing(base | {"blessed": False, "verdicts": verdicts,
                                 "reason": "no absolute threshold (min/max) to judge a first model by; "
                                           "add one to a gate rule"})
+    trivial = no_better_than_constant(result, gate)
+    if trivial and not failed:
+        return Blessing(base | {"blessed": False, "verdicts": verdicts, "reason": trivial})
     reason = "; ".join(v["why"] for v in (failed or verdicts))
     return Blessing(base | {"blessed": not failed, "verdicts": verdicts, "reason": reason})
+
+
+# A constant model reaches these trivially (every row positive: recall 1), so they judge nothing here.
+NOT_AGAINST_CONSTANT = frozenset({"precision", "recall"})
+
+
+def no_better_than_constant(result: dict, gate: GateConfig) -> str | None:
+    """Why the candidate is refused as no better than a constant model on the primary metric, or
+    None. A model that says "no failure" for every part can pass an accuracy threshold on rare
+    failures; it must not become the champion unless `gate.allow_trivial` says so."""
+    metric, trivial = result.get("primary"), result.get("trivial") or {}
+    if gate.allow_trivial or metric in NOT_AGAINST_CONSTANT or metric not in trivial:
+        return None
+    value = result["metrics"].get(metric)
+    if value is None or better(metric, value, trivial[metric]) > 0:
+        return None
+    return (f"{metric} {value:.4f} is no better than a constant model's {trivial[metric]:.4f} on the same rows "
+            "(the majority class, every row one class, or the training mean); not blessed. Set "
+            "gate.allow_trivial: true to bless it anyway")
 
 
 def champion_scores(champ: dict, splits: Splits, rep: dict, ctx) -> dict | None:  # noqa: ANN001

@@ -13,6 +13,7 @@ from modelfab.features.featurize import encode_target
 from modelfab.package.predictor import Predictor
 from modelfab.pipeline import stage
 from modelfab.spec.schema import DataConfig, GateConfig
+from modelfab.tasks import get_task
 
 
 def test_rows(splits: Splits, data: DataConfig) -> pd.DataFrame:
@@ -84,6 +85,9 @@ def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> 
         "task": rep["task"], "rows": len(y), "metrics": scores_, "primary": primary_metric(spec.gate, rep["task"]),
         "threshold": predictor.meta["threshold"],
         **metrics.details(rep["task"], y, s, rep["classes"], predictor.meta["threshold"]),
+        # What constant models score on the same rows: the gate refuses a model no better.
+        "trivial": get_task(rep["task"]).trivial(encode_target(splits.train[rep["target"]], rep), y,
+                                                 len(rep["classes"])),
     }
     if spec.data.remaining_life and spec.data.remaining_life.horizon:
         result["validation"] = near_end_validation(predictor, splits, spec.data)

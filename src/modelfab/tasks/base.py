@@ -56,6 +56,19 @@ class Task:
         """Per-class scores and the like, for the evaluation record."""
         return {}
 
+    def constant_scores(self, y_train: np.ndarray, n_classes: int, rows: int) -> list[np.ndarray]:
+        """The scores of the constant models a real one must beat, for `rows` rows."""
+        raise NotImplementedError
+
+    def trivial(self, y_train: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, float]:
+        """Each metric's best value among the constant models, on the rows `y`."""
+        best: dict[str, float] = {}
+        for scores in self.constant_scores(y_train, n_classes, len(y)):
+            for metric, value in self.compute(y, scores).items():
+                if metric not in best or better(metric, value, best[metric]) > 0:
+                    best[metric] = value
+        return best
+
     def predictions(self, scores: np.ndarray, classes: list, threshold: float) -> tuple[list, np.ndarray | None]:
         """What is answered for each row of scores: the prediction (a class label or a value),
         and the class probabilities where the task has them (the server, batch prediction)."""

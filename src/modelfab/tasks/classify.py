@@ -60,6 +60,11 @@ class Classification(Task):
             "confusion_matrix": skm.confusion_matrix(y, pred, labels=labels).tolist(),
         }
 
+    def constant_scores(self, y_train: np.ndarray, n_classes: int, rows: int) -> list[np.ndarray]:
+        """Every row the same class, for each class: the majority's accuracy, every row
+        positive's recall and F1 (constant scores rank nothing: AUC 0.5)."""
+        return [np.tile(np.eye(n_classes)[k], (rows, 1)) for k in range(n_classes)]
+
     def predictions(self, scores: np.ndarray, classes: list, threshold: float) -> tuple[list, np.ndarray | None]:
         return [classes[i] for i in self.decide(scores, threshold).tolist()], scores
 

@@ -32,5 +32,8 @@ class Regression(Task):
             "r2": float(skm.r2_score(y, scores)),
         }
 
+    def constant_scores(self, y_train: np.ndarray, n_classes: int, rows: int) -> list[np.ndarray]:
+        return [np.full(rows, float(np.mean(y_train)))]  # the training mean
+
     def predictions(self, scores: np.ndarray, classes: list, threshold: float) -> tuple[list, np.ndarray | None]:
         return scores.tolist(), None

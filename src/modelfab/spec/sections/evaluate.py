@@ -44,6 +44,10 @@ class GateConfig(Section):
     """
 
     rules: list[GateRule] = Field(default_factory=list, description="All rules must pass.")
+    allow_trivial: bool = Field(
+        False, description="Bless a model no better than a constant one (the majority class, every row "
+        "positive, the training mean) on a rule's metric; off: such a model is refused whatever the thresholds."
+    )
 
 
 class RegisterConfig(Section):
