@@ -154,3 +154,31 @@ def test_a_training_split_with_one_class_stops_before_training(tmp_path):
     result = cli("run", write_project(tmp_path, frame, spec))
     assert_clean_error(result, "split.method 'time'", "only class '0' of 'fail'", code=3)
     assert not list((tmp_path / ".fab" / "objects").rglob("package.json"))  # nothing was trained
+
+
+def test_a_typo_in_a_column_of_numbers_is_counted_and_said_not_dropped(tmp_path, machines):
+    import json
+
+    frame = machines.astype({"Torque [Nm]": object})
+    frame.loc[17, "Torque [Nm]"] = "abc"
+    path = write_project(tmp_path, frame, BINARY_SPEC)
+    result = cli("run", path, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    said = " ".join(summary["warnings"])
+    assert "'Torque [Nm]': 1 cells are not numbers (line 19: 'abc')" in said, said  # row 17: line 19 of the file
+    from modelfab.artifacts import read_json
+    from modelfab.spec import load_spec
+
+    project = load_spec(path)
+    [report] = [p for p in (project.store_dir / "objects").rglob("data_report.json")]
+    assert "Torque [Nm]" in read_json(report)["numeric"]  # still a feature, the typo a gap
+
+    strict = write_project(tmp_path / "strict", frame, BINARY_SPEC + "clean: {invalid: error}\n")
+    assert_clean_error(cli("run", strict), "column 'Torque [Nm]' holds numbers but 1 cells are not",
+                       "line 19: 'abc'", code=3)
+    # prediction repairs the same way training did: the typo is a gap, not a refusal
+    rows = tmp_path / "rows.csv"
+    frame.drop(columns=["Machine failure"]).head(30).to_csv(rows, index=False)
+    predicted = cli("predict", rows, "--model", "machines@champion", "-o", tmp_path / "out.csv", "--spec", path)
+    assert predicted.exit_code == 0 and len(pd.read_csv(tmp_path / "out.csv")) == 30, predicted.output

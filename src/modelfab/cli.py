@@ -101,6 +101,7 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
 
         result = read_json(run.store.path(evaluation) / "metrics.json")
         metrics, validation = result["metrics"], result.get("validation")
+    report = run.load("report").data if "report" in run.refs else {}
     blessing = run.load("blessing").data if "blessing" in run.refs else {}
     registration = run.load("registration").data if "registration" in run.refs else {}
     earlier = any(r.name == "register" and r.cached for r in run.records)
@@ -119,10 +120,13 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         "model_version": registration.get("version"),
         "registered": registration.get("registered"),
         "registration_cached": earlier,
+        "warnings": report.get("warnings", []),  # columns left out or repaired, and why
     }
 
 
 def print_summary(s: dict) -> None:
+    for warning in s.get("warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     table = Table(title="metrics on the test rows", show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -52,9 +52,15 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
     features = []
     modal = _modal_columns(spec)
     for name in frame.columns:
-        info = describe_column(frame[name], cfg.max_categories)
+        col, invalid = frame[name], []
+        if name not in modal and name != data.target and col.dtype == object:
+            col, invalid = numbers_with_typos(col)
+        info = describe_column(col, cfg.max_categories)
         if name in modal:
             info["kind"] = modal[name]  # free text and image paths: many distinct values, yet features
+        if invalid:
+            info["invalid"] = {"rule": spec.clean.invalid, "cells": len(invalid), "examples": invalid[:5]}
+            warnings.append(invalid_cells(name, invalid, source, spec.clean.invalid))
         columns[name] = info
         if name in excluded:
             continue
@@ -91,6 +97,31 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         "columns": columns,
         "warnings": warnings,
     }
+
+
+NUMBERS_AT_LEAST = 0.95  # of a column's filled cells, for the rest to be typos in a column of numbers
+
+
+def numbers_with_typos(col: pd.Series) -> tuple[pd.Series, list[list]]:
+    """A text column whose cells are nearly all numbers: the numbers (typos as missing) and the
+    typos as [line, value]; any other column comes back as it is, with no typos."""
+    filled = col.notna()
+    numbers = pd.to_numeric(col, errors="coerce")
+    typos = filled & numbers.isna()
+    if not typos.any() or numbers.notna().sum() < NUMBERS_AT_LEAST * filled.sum():
+        return col, []
+    return numbers, [[int(line), str(col.loc[line])] for line in col.index[typos]]
+
+
+def invalid_cells(name: str, invalid: list[list], source: str, rule: str) -> str:
+    """What `clean.invalid` did with a column's typos, or the error that stops the run."""
+    shown = ", ".join(f"line {line}: {value!r}" for line, value in invalid[:5])
+    more = f" and {len(invalid) - 5} more" if len(invalid) > 5 else ""
+    if rule == "error":
+        raise DataError(f"{source}: column {name!r} holds numbers but {len(invalid)} cells are not ({shown}{more}); "
+                        "fix them, or set clean.invalid: null to count them as missing")
+    return (f"column {name!r}: {len(invalid)} cells are not numbers ({shown}{more}) and count as missing "
+            "(clean.invalid: null)")
 
 
 def _modal_columns(spec: FabSpec) -> dict[str, str]:
@@ -186,7 +217,10 @@ def check_against_schema(frame: pd.DataFrame, report: dict, source: str, need_ta
         if name not in frame.columns:
             problems.append(f"{source}: column {name!r} is missing.{did_you_mean(name, frame.columns)}")
             continue
-        if report["columns"][name]["kind"] == "numeric" and not pd.api.types.is_numeric_dtype(frame[name]):
+        column = report["columns"][name]
+        if column.get("invalid", {}).get("rule") == "null":
+            continue  # typos count as missing here too, as they did in training
+        if column["kind"] == "numeric" and not pd.api.types.is_numeric_dtype(frame[name]):
             bad = first_non_number(frame[name])
             if bad is not None:
                 line, value = bad

@@ -42,6 +42,10 @@ class CleanConfig(Section):
 
     duplicates: Literal["drop", "keep"] = Field("drop", description="Drop exact duplicate rows.")
     missing_target: Literal["drop", "error"] = Field("drop", description="Rows whose target is missing.")
+    invalid: Literal["null", "error"] = Field(
+        "null", description="Cells that are not numbers in a column of numbers ('abc' among 833 torques): "
+        "count them as missing and report them (null), or stop naming them (error)."
+    )
     numeric_missing: Literal["median", "mean", "zero"] = Field("median", description="Fill for numeric gaps.")
     categorical_missing: Literal["most_frequent", "constant"] = Field(
         "most_frequent", description="Fill for categorical gaps ('constant' fills 'missing')."
