@@ -429,7 +429,7 @@ def bench_verify(megabytes: int = 100, repeats: int = 5) -> None:
 
     def verify() -> None:
         registry._VERIFIED.clear()  # as a fresh process would
-        registry.verify_package(folder, digest, "bench version 1")
+        registry.verify_package(folder, digest, "bench", 1)
 
     read_once()
     timings = {}

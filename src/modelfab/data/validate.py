@@ -100,11 +100,15 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
 
 
 NUMBERS_AT_LEAST = 0.95  # of a column's filled cells, for the rest to be typos in a column of numbers
+SAMPLE_CELLS = 1000
 
 
 def numbers_with_typos(col: pd.Series) -> tuple[pd.Series, list[list]]:
     """A text column whose cells are nearly all numbers: the numbers (typos as missing) and the
     typos as [line, value]; any other column comes back as it is, with no typos."""
+    head = col.head(SAMPLE_CELLS).dropna()  # most text columns are told apart by their first cells
+    if len(head) and pd.to_numeric(head, errors="coerce").notna().mean() < NUMBERS_AT_LEAST:
+        return col, []
     filled = col.notna()
     numbers = pd.to_numeric(col, errors="coerce")
     typos = filled & numbers.isna()

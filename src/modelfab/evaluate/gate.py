@@ -13,7 +13,7 @@ from modelfab.spec.schema import GateConfig, GateRule
 
 
 @stage("gate", outputs={"blessing": Blessing},
-       sections=("gate", "name", "register", "tracking.uri", "data.test", "data.entity", "data.time"))
+       sections=("gate", "tracking.uri", "data.test", "data.entity", "data.time"))
 def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: DataReport, champion: Champion,
          gate: GateConfig, ctx) -> Blessing:  # noqa: ANN001
     rep = report.data

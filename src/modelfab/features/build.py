@@ -97,7 +97,7 @@ def _encoder(kind: str, task: str, seed: int):  # noqa: ANN202
         return OneHotEncoder(handle_unknown="ignore", sparse_output=False)
     if kind == "ordinal":
         return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
-    target_type = "continuous" if not get_task(task).has_classes else task
+    target_type = task if get_task(task).has_classes else "continuous"
     return TargetEncoder(target_type=target_type, random_state=seed)
 
 
@@ -106,7 +106,7 @@ def _selector(spec: FabSpec, report: dict):  # noqa: ANN202
     if s.method == "variance":
         return VarianceThreshold(s.threshold)
     if s.method == "mutual_info":
-        score = mutual_info_regression if not get_task(task).has_classes else mutual_info_classif
+        score = mutual_info_classif if get_task(task).has_classes else mutual_info_regression
         return SelectKBest(score, k=s.k)
     if s.method == "model":
         return TopKByModel(k=s.k, task=task, seed=spec.train.seed)

@@ -91,7 +91,7 @@ class ModelFamily(ABC):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         scores = self.predict_scores(X)
-        return scores if not self.kind.has_classes else scores.argmax(axis=1)
+        return scores.argmax(axis=1) if self.kind.has_classes else scores
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         if not self.kind.has_classes:

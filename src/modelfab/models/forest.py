@@ -26,8 +26,8 @@ class _Forest(ModelFamily):
         import sklearn.ensemble as ens
 
         c: ForestConfig = self.config
-        cls = getattr(ens, self.regressor if not self.kind.has_classes else self.classifier)
-        extra = {} if not self.kind.has_classes else {"class_weight": c.class_weight}
+        cls = getattr(ens, self.classifier if self.kind.has_classes else self.regressor)
+        extra = {"class_weight": c.class_weight} if self.kind.has_classes else {}
         return cls(n_estimators=c.n_estimators, max_features=c.max_features, min_samples_leaf=c.min_samples_leaf,
                    max_depth=c.max_depth, n_jobs=c.threads or -1, random_state=c.seed, **extra)
 

@@ -92,7 +92,7 @@ class SearchModel(ModelFamily):
         self.summary_ = {"best_trial": best["number"], "best_loss": best["loss"], "trials": len(study.trials),
                          "pruned": sum(t["state"] == "PRUNED" for t in self.trials_),
                          "seconds": round(time.perf_counter() - started, 2),
-                         "loss": "mean squared error" if not self.kind.has_classes else "log loss",
+                         "loss": "log loss" if self.kind.has_classes else "mean squared error",
                          "searched": sorted(space)}
         if n_train < len(X):
             self.valid_scores_ = best["scores"][n_train:]

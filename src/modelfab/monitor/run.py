@@ -152,7 +152,7 @@ def track(project: Project, report: dict, output: Path) -> None:
 
     c = registry.client(project.tracking_uri)
     run_id = registry.create_run(
-        c, project.spec.tracking.experiment or project.spec.name, project.store_dir,
+        c, registry.experiment_name(project.spec), project.store_dir,
         run_name=f"monitor-{report['model']}-v{report['version']}",
         tags={"modelfab.kind": "monitor", "modelfab.status": report["status"],
               "modelfab.model": report["model"], "modelfab.version": str(report["version"])})

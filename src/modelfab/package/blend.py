@@ -20,7 +20,6 @@ from modelfab.package.format import read_meta
 def package_members(folder: Path, config: Any, report: dict, infos: list[dict]) -> dict:
     """Copy the members' packages (the `members` stage's record) into `folder`; returns what
     package.json says of the blend: its members, and the inputs and schema that cover all of theirs."""
-
     members, inputs, columns, features = [], [], {}, []
     on_validation = False
     for i, (member, info) in enumerate(zip(config.members, infos, strict=True)):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelfab.spec.load import tracking_uri
 from modelfab.spec.view import SpecView
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class StageContext:
     @property
     def tracking_uri(self) -> str:
         """The MLflow tracking and registry URI; needs `tracking.uri` declared."""
-        return self.spec.tracking.uri or f"sqlite:///{self.store_dir / 'mlflow.db'}"
+        return tracking_uri(self.spec.tracking.uri, self.store_dir)
 
     def folder(self) -> Path:
         """An empty folder for a Folder artifact; removed once the outputs are stored."""

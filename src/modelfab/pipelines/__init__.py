@@ -1,7 +1,7 @@
 """Pipelines, chosen by the spec: the composition root, above every stage.
 
 A pipeline is a module with `PIPELINE` (its stages) and `after_run(run)`. The spec's task
-names its pipeline (`tasks.get(spec.task).pipeline`); `modelfab run`, `status` and `init` ask
+names its pipeline (`tasks.get_task(spec.task).pipeline`); `modelfab run`, `status` and `init` ask
 here. A second pipeline (process control: environment -> policy -> evaluate -> gate ->
 register) is one more module in this folder and one more entry in `PIPELINES`, named by the
 task that needs it.

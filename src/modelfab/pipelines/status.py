@@ -5,8 +5,8 @@ a stage after one that must run is to run too."""
 
 from __future__ import annotations
 
-from modelfab.artifacts import ArtifactStore, Ref
-from modelfab.pipeline.cache import cache_key, section_config
+from modelfab.artifacts import ArtifactStore
+from modelfab.pipeline.cache import section_config
 from modelfab.pipeline.run import RunState
 from modelfab.pipelines import pipeline_module
 from modelfab.spec.load import Project
@@ -14,7 +14,7 @@ from modelfab.spec.load import Project
 
 def stage_status(project: Project) -> list[dict]:
     """One row a stage: `stage`, `state` (cached, checked or to run) and `outputs` (refs)."""
-    from modelfab.runners.local import LocalRunner, stage_context
+    from modelfab.runners.local import LocalRunner, cached_outputs, stage_context, stage_key
 
     store = ArtifactStore(project.store_dir)
     run, runner = RunState(project=project, store=store), LocalRunner([])
@@ -27,16 +27,14 @@ def stage_status(project: Project) -> list[dict]:
         inputs = {n: run.refs[n] for n in stage.inputs}
         ctx = stage_context(run, stage)
         if stage.volatile:  # a look-up of outside state: do it, as a run would
-            outputs, _ = runner._compute(run, stage, inputs, ctx)
-            state = "checked"
+            outputs, state = runner.compute(run, stage, inputs, ctx)[0], "checked"
         else:
-            external = stage.external(ctx, store) if stage.external else ""
-            hit = store.cache_get(cache_key(stage, section_config(project.spec, stage), inputs, external))
-            if not hit:
+            ctx.key = stage_key(run, stage, ctx, inputs, section_config(project.spec, stage))
+            outputs, state = cached_outputs(run, stage, ctx), "cached"
+            if outputs is None:
                 rows.append({"stage": stage.name, "state": "to run", "outputs": []})
                 stale = True
                 continue
-            outputs, state = {n: Ref(**r) for n, r in hit["outputs"].items()}, "cached"
         run.refs.update(outputs)
         rows.append({"stage": stage.name, "state": state, "outputs": [str(r) for r in outputs.values()]})
     return rows

@@ -45,7 +45,7 @@ class VersionInfo:
             StoreError: the package is missing or damaged (it is never loaded then)."""
         root = self.client.get_model_version_download_uri(self.name, str(self.version))
         path = package_path(Path(root.removeprefix("file://")))
-        verify_package(path, self.digest, f"{self.name} version {self.version}", self.tags.get(FILES_TAG))
+        verify_package(path, self.digest, self.name, self.version, self.tags.get(FILES_TAG))
         return path
 
 
@@ -58,18 +58,19 @@ def file_digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def verify_package(folder: Path, digest: str | None, what: str, files: str | None = None) -> None:
+def verify_package(folder: Path, digest: str | None, name: str, version: int, files: str | None = None) -> None:
     """Check a registered package's files against the digest recorded when it was registered,
     before anything parses them (a truncated LightGBM file crashes the process that loads it).
     Checked once per process while its files' sizes and times stay as they were."""
     if not digest:
         return  # registered by hand, not by modelfab: nothing recorded to check against
-    fix = (f"it is not loaded. Promote another version (`modelfab models promote {what.split(' version ')[0]} "
-           "VERSION`) or roll back (`modelfab models rollback NAME`)")
+    what = f"{name} version {version}"
+    fix = (f"it is not loaded. Promote another version (`modelfab models promote {name} VERSION`) or roll back "
+           f"(`modelfab models rollback {name}`)")
     if not folder.is_dir():
         raise StoreError(f"{what}: its package folder {folder} is missing; {fix}")
-    state = (str(folder), digest, tuple((p.as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                                        for p in sorted(folder.rglob("*")) if p.is_file()))
+    stats = [(p, p.stat()) for p in sorted(folder.rglob("*")) if p.is_file()]
+    state = (str(folder), digest, tuple((p.as_posix(), st.st_size, st.st_mtime_ns) for p, st in stats))
     if state in _VERIFIED:
         return
     if hash_folder(folder, "model_package") != digest:
@@ -163,6 +164,11 @@ def experiment_id(c: Any, name: str, store_dir: Path) -> str:
     return c.create_experiment(name, artifact_location=(store_dir / "mlartifacts").as_uri())
 
 
+def experiment_name(spec: Any) -> str:
+    """The MLflow experiment of a spec (or a stage's view of one): `tracking.experiment`, else its name."""
+    return spec.tracking.experiment or spec.name
+
+
 def create_run(c: Any, experiment: str, store_dir: Path, run_name: str, tags: dict | None = None) -> str:
     """A new MLflow run in the named experiment; returns its id."""
     return c.create_run(experiment_id(c, experiment, store_dir), run_name=run_name, tags=tags or {}).info.run_id
@@ -173,7 +179,7 @@ def open_run(c: Any, project: Any, run: Any) -> str:
     if run.tracking_run_id:
         return run.tracking_run_id
     tags = {"modelfab.run_id": run.run_id, "modelfab.spec": str(project.spec_path)}
-    experiment = experiment_id(c, project.spec.tracking.experiment or project.spec.name, project.store_dir)
+    experiment = experiment_id(c, experiment_name(project.spec), project.store_dir)
     mlrun = c.create_run(experiment, run_name=f"{project.spec.name}-{run.run_id}", tags=tags)
     run.tracking_run_id = mlrun.info.run_id
     run.tracking_artifact_uri = mlrun.info.artifact_uri

@@ -97,7 +97,7 @@ def recall_package(cache: Path, uri: str, name: str, alias: str) -> tuple[Path, 
         return None
     from modelfab.registry.client import verify_package
 
-    verify_package(package, champ.get("digest"), f"{name} version {champ['version']}")
+    verify_package(package, champ.get("digest"), name, int(champ["version"]))
     return package, int(champ["version"])
 
 

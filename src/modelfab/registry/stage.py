@@ -68,7 +68,7 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, cham
     requirements = [f"modelfab=={__version__}", f"lightgbm=={lightgbm.__version__}",
                     f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}"]
     name = ctx.spec.model_name
-    run_id = ctx.tracking_run_id or registry.create_run(c, ctx.spec.tracking.experiment or ctx.spec.name,
+    run_id = ctx.tracking_run_id or registry.create_run(c, registry.experiment_name(ctx.spec),
                                                         ctx.store_dir, run_name=f"{ctx.spec.name}-register")
     with warnings.catch_warnings(), mlflow.start_run(run_id=run_id):
         warnings.simplefilter("ignore")  # hints about type hints and input examples we chose not to use

@@ -69,19 +69,16 @@ class LocalRunner:
         self.hooks.before_stage(run, stage)
         try:
             ctx = stage_context(run, stage)
-            external = stage.external(ctx, run.store) if stage.external else ""
-            ctx.key = key = cache_key(stage, config, inputs, external)
-            hit = None if force or stage.volatile else run.store.cache_get(key)
-            if hit and stage.still_true and not stage.still_true(ctx, _loaded(run, hit)):
-                hit = None  # what the cached result says is no longer so outside the store
+            ctx.key = stage_key(run, stage, ctx, inputs, config)
+            hit = None if force else cached_outputs(run, stage, ctx)
             if hit:
-                outputs, cached = {name: Ref(**r) for name, r in hit["outputs"].items()}, True
+                outputs, cached = hit, True
             else:
                 if not stage.volatile:  # a look-up of outside state is no computation
                     self.hooks.before_compute(run, stage)
                 ctx.tracking_run_id = run.tracking_run_id
                 ctx.events = lambda event, *args: getattr(self.hooks, event)(run, stage, *args)
-                outputs, cached = self._compute(run, stage, inputs, ctx)
+                outputs, cached = self.compute(run, stage, inputs, ctx)
         except KeyboardInterrupt:
             self.hooks.on_stage_error(run, stage, KeyboardInterrupt())
             raise Interrupted(
@@ -97,12 +94,12 @@ class LocalRunner:
                 f"stored; after fixing, `modelfab run {run.project.spec_path}` resumes from {stage.name!r}"
             ) from exc
         run.refs.update(outputs)
-        record = StageRecord(stage.name, key, cached, time.perf_counter() - started, outputs, inputs, config)
+        record = StageRecord(stage.name, ctx.key, cached, time.perf_counter() - started, outputs, inputs, config)
         run.records.append(record)
         self.hooks.after_stage(run, stage, record)
 
-    def _compute(self, run: RunState, stage: Stage, inputs: dict[str, Ref],
-                 ctx: StageContext) -> tuple[dict[str, Ref], bool]:
+    def compute(self, run: RunState, stage: Stage, inputs: dict[str, Ref],
+                ctx: StageContext) -> tuple[dict[str, Ref], bool]:
         """Run the stage and store its outputs; also says whether all of them were stored
         already (a volatile stage's unchanged answer)."""
         kwargs: dict[str, Any] = {name: run.get(ref) for name, ref in inputs.items()}
@@ -145,8 +142,20 @@ class LocalRunner:
                 run.kept[outputs[name]] = artifact
 
 
-def _loaded(run: RunState, hit: dict) -> dict[str, Any]:
-    return {name: run.get(Ref(**r)) for name, r in hit["outputs"].items()}
+def stage_key(run: RunState, stage: Stage, ctx: StageContext, inputs: dict[str, Ref], config: dict) -> str:
+    external = stage.external(ctx, run.store) if stage.external else ""
+    return cache_key(stage, config, inputs, external)
+
+
+def cached_outputs(run: RunState, stage: Stage, ctx: StageContext) -> dict[str, Ref] | None:
+    """The outputs of the cache entry for `ctx.key` if it holds still, else None (a volatile
+    stage never hits)."""
+    hit = None if stage.volatile else run.store.cache_get(ctx.key)
+    if hit and stage.still_true:
+        loaded = {name: run.get(Ref(**r)) for name, r in hit["outputs"].items()}
+        if not stage.still_true(ctx, loaded):
+            return None  # what the cached result says is no longer so outside the store
+    return {name: Ref(**r) for name, r in hit["outputs"].items()} if hit else None
 
 
 def stage_context(run: RunState, stage: Stage) -> StageContext:

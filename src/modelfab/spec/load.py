@@ -35,7 +35,12 @@ class Project:
 
     @property
     def tracking_uri(self) -> str:
-        return self.spec.tracking.uri or f"sqlite:///{self.store_dir / 'mlflow.db'}"
+        return tracking_uri(self.spec.tracking.uri, self.store_dir)
+
+
+def tracking_uri(configured: str | None, store_dir: Path) -> str:
+    """MLflow's tracking and registry URI: `tracking.uri`, else SQLite in the store."""
+    return configured or f"sqlite:///{store_dir / 'mlflow.db'}"
 
 
 def load_spec(path: str | Path = SPEC_FILE) -> Project:

@@ -21,7 +21,7 @@ def resolve(spec: Any, key: str) -> Any:
     """The value at a declared key: `train`, or `train.seed` (`validate`, not `validate_`)."""
     value = spec
     for part in key.split("."):
-        value = getattr(value, f"{part}_", None) if hasattr(value, f"{part}_") else getattr(value, part)
+        value = getattr(value, f"{part}_" if hasattr(value, f"{part}_") else part)
     return value
 
 
@@ -60,12 +60,6 @@ class SpecView:
         """The registered model's name: `register.name`, else the spec's `name`."""
         return self.register.name or self.name
 
-    def __getstate__(self) -> dict:
-        return {"stage": self._stage, "values": self._values}
-
-    def __setstate__(self, state: dict) -> None:
-        self._stage, self._values = state["stage"], state["values"]
-
 
 class _Part:
     """A section of which only some keys were declared."""
@@ -80,9 +74,3 @@ class _Part:
             raise UndeclaredKey(f"stage {self._stage!r} read spec key '{self._prefix}{name}', which it does not "
                                 f"declare (declared: {', '.join(self._prefix + k for k in sorted(self._keys))})")
         return getattr(self._value, name)
-
-    def __getstate__(self) -> dict:
-        return dict(self.__dict__)
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
