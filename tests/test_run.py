@@ -213,13 +213,14 @@ def test_in_memory_handoff_matches_reading_back(binary_project):
         assert again.refs[name] == first.refs[name], name
 
 
-def test_clean_links_the_raw_rows_when_it_drops_nothing_and_writes_them_when_it_does(tmp_path, machines):
-    """The cleaned table is the same file as the raw one when no row is dropped, and its own
-    (shorter) file when duplicates go; both read back as the rows the stage returned."""
+def test_clean_copies_the_raw_rows_when_it_drops_nothing_and_writes_them_when_it_does(tmp_path, machines):
+    """The cleaned table has the raw one's bytes when no row is dropped, in a file of its own
+    (damage to one object must not reach another), and its own shorter rows when duplicates
+    go; both read back as the rows the stage returned."""
     path = write_project(tmp_path / "a", machines, BINARY_SPEC_NO_GATE)
     run = modelfab.run(modelfab.load_spec(path), hooks=[])
     raw, clean = (run.store.path(run.refs[n]) / "table.parquet" for n in ("raw", "clean"))
-    assert raw.stat().st_ino == clean.stat().st_ino
+    assert raw.stat().st_ino != clean.stat().st_ino and raw.read_bytes() == clean.read_bytes()
     pd.testing.assert_frame_equal(run.store.get(run.refs["clean"]).frame, run.store.get(run.refs["raw"]).frame)
 
     doubled = pd.concat([machines, machines.head(5)], ignore_index=True)

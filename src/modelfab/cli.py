@@ -99,7 +99,7 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
     if evaluation:
         from modelfab.artifacts import read_json
 
-        result = read_json(run.store.path(evaluation) / "metrics.json")
+        result = read_json(run.get(evaluation).path / "metrics.json")
         metrics, validation = result["metrics"], result.get("validation")
     report = run.load("report").data if "report" in run.refs else {}
     blessing = run.load("blessing").data if "blessing" in run.refs else {}
@@ -120,7 +120,8 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         "model_version": registration.get("version"),
         "registered": registration.get("registered"),
         "registration_cached": earlier,
-        "warnings": report.get("warnings", []),  # columns left out or repaired, and why
+        # columns left out or repaired, and damaged objects rebuilt: what was done and why
+        "warnings": report.get("warnings", []) + run.store.notices,
     }
 
 

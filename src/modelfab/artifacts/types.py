@@ -106,14 +106,14 @@ class Table(Artifact):
     frame: Any
     info: dict = field(default_factory=dict)
     # A stored Parquet file that holds exactly `frame`: a stage that passes its input's rows
-    # through unchanged (clean, when nothing is dropped) links that file instead of encoding
-    # the rows again. Stored objects are never modified, so sharing the file is safe.
+    # through unchanged (clean, when nothing is dropped) copies that file instead of encoding
+    # the rows again. A copy, not a hard link: damage to one object must not reach another.
     source: Path | None = field(default=None, repr=False, compare=False)
     kind: ClassVar[str] = "table"
 
     def save(self, folder: Path) -> None:
         if self.source is not None and self.source.is_file():
-            _link_or_copy(self.source, folder / "table.parquet")
+            _clone_or_copy(self.source, folder / "table.parquet")
         else:
             _write_frame(self.frame, path=folder / "table.parquet")
         write_json(folder / "info.json", self.info)
@@ -130,14 +130,19 @@ class Table(Artifact):
                    source=folder / "table.parquet")
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    import os
+def _clone_or_copy(source: Path, target: Path) -> None:
+    """A copy-on-write clone where the file system has them (btrfs, XFS), else a plain copy."""
+    import fcntl
     import shutil
 
-    try:
-        os.link(source, target)
-    except OSError:  # another file system, or links not allowed there
-        shutil.copyfile(source, target)
+    ficlone = 0x40049409  # FICLONE: share the blocks until either file is written
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), ficlone, src.fileno())
+            return
+        except OSError:
+            pass
+    shutil.copyfile(source, target)
 
 
 class RawTable(Table):

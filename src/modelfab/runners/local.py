@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from modelfab.artifacts.store import ArtifactStore, Ref
-from modelfab.errors import FabError, StageError
+from modelfab.errors import FabError, StageError, StoreError
 from modelfab.pipeline.cache import cache_key, section_config
 from modelfab.pipeline.graph import Pipeline, Stage
 from modelfab.pipeline.run import Hook, HookSet, RunState, StageContext, StageRecord
@@ -152,7 +152,11 @@ def cached_outputs(run: RunState, stage: Stage, ctx: StageContext) -> dict[str, 
     stage never hits)."""
     hit = None if stage.volatile else run.store.cache_get(ctx.key)
     if hit and stage.still_true:
-        loaded = {name: run.get(Ref(**r)) for name, r in hit["outputs"].items()}
+        try:
+            loaded = {name: run.get(Ref(**r)) for name, r in hit["outputs"].items()}
+        except StoreError as exc:  # damaged and moved aside: the stage makes it again
+            run.store.notices.append(str(exc))
+            return None
         if not stage.still_true(ctx, loaded):
             return None  # what the cached result says is no longer so outside the store
     return {name: Ref(**r) for name, r in hit["outputs"].items()} if hit else None
