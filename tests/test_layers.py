@@ -13,9 +13,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "modelfab"
 # its own floor or below.
 FLOORS = [
     ("errors", "version"),
-    ("tasks", "predlog"),
+    ("tasks",),
     ("spec",),
-    ("artifacts",),
+    ("artifacts", "predlog"),
     ("pipeline",),
     ("runners", "nn"),
     ("data",),

@@ -69,3 +69,30 @@ def problem(folder: Path, manifest: dict, deep: bool) -> tuple[str | None, bool]
     if deep:
         _HASHED.add(signature)
     return None, moved
+
+
+_SOUND: set[tuple[str, int, int]] = set()  # SQLite files found sound in this process, by size and mtime
+
+
+def sqlite_problem(path: Path) -> str | None:
+    """Why a SQLite file cannot be used (not a database, pages damaged), or None. An absent or
+    empty file is a new database. Checked in milliseconds, before a library that would retry
+    for minutes opens it."""
+    import sqlite3
+
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if stat.st_size == 0 or key in _SOUND:
+        return None
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    if verdict != "ok":
+        return f"its pages are damaged ({verdict})"
+    _SOUND.add(key)
+    return None

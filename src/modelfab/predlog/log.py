@@ -25,6 +25,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelfab.artifacts.integrity import sqlite_problem
 from modelfab.errors import FabError
 
 SCHEMA = """
@@ -62,6 +63,9 @@ class PredictionLog:
         self.mark = "%s" if self.url else "?"  # the driver's placeholder
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if why := sqlite_problem(self.path):
+                raise LogError(f"the prediction log {self.path} is damaged: {why}. Nothing was written to it; "
+                               f"restore it from a backup or move it aside to start a new log")
         self._durable = durable
         conn = self._connect()
         for statement in filter(str.strip, SCHEMA.split(";")):

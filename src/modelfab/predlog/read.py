@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from modelfab.artifacts.integrity import sqlite_problem
 from modelfab.errors import DataError
 from modelfab.predlog.log import is_url
 
@@ -33,6 +34,8 @@ def read_log(path: Path | str, model: str, meta: dict, window: tuple[int | None,
     url = str(path) if is_url(path) else None
     if url is None and not Path(path).is_file():
         raise DataError(f"no prediction log at {path}; `modelfab serve` writes it (serve.log sets where)")
+    if url is None and (why := sqlite_problem(Path(path))):
+        raise DataError(f"the prediction log {path} is damaged: {why}; restore it from a backup or move it aside")
     numeric = {c for c in inputs if meta["schema"]["columns"][c]["kind"] == "numeric"}
     params: list = []
     if url:  # PostgreSQL: keys are bound parameters, so any column name is safe

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from modelfab.artifacts.integrity import sqlite_problem
 from modelfab.artifacts.store import hash_file, hash_folder
 from modelfab.errors import GateRejected, RegistryError, StoreError, did_you_mean
 
@@ -91,6 +92,7 @@ def _what_differs(folder: Path, files: str | None) -> str:
 def client(tracking_uri: str) -> Any:
     import warnings
 
+    check_database(tracking_uri)
     _tune_sqlite(tracking_uri)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # MLflow nags about type hints and input examples modelfab deliberately does not use.
@@ -101,6 +103,15 @@ def client(tracking_uri: str) -> Any:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def check_database(tracking_uri: str) -> None:
+    """A damaged registry file is named at once (MLflow would retry it for minutes)."""
+    path = sqlite_file(tracking_uri)
+    if path and (why := sqlite_problem(path)):
+        raise RegistryError(
+            f"the registry database {path} is damaged: {why}. Nothing was changed. Restore it from a backup, "
+            f"or move it aside to start an empty registry (the next `modelfab run` registers its model again)")
 
 
 _TUNED: set[str] = set()  # SQLite files of MLflow stores modelfab opened

@@ -76,7 +76,6 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, cham
             name="model", python_model=str(PYFUNC_CODE), artifacts={"package": str(package.path)},
             pip_requirements=requirements,
         )
-        mv = mlflow.register_model(model_info.model_uri, name)
     metrics = read_json(evaluation.path / "metrics.json")["metrics"]
     tags = {registry.BLESSED_TAG: "true", registry.DIGEST_TAG: package.path.name,
             "modelfab.reason": blessing["reason"]}
@@ -85,6 +84,9 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, cham
     files = json.dumps(registry.file_digests(package.path), separators=(",", ":"))
     if len(files) <= 5000:  # MLflow's limit on a tag; a damaged package is still refused without it
         tags[registry.FILES_TAG] = files
-    for key, value in tags.items():
-        c.set_model_version_tag(name, mv.version, key, value)
+    # The tags come with the version in one transaction: a run killed here leaves either no
+    # version or one whose digest the next run finds (and promotes), never one without it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mv = mlflow.register_model(model_info.model_uri, name, tags=tags)
     return int(mv.version)
