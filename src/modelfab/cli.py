@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -211,6 +212,11 @@ def predict(
     out.print(f"wrote {rows} predictions of {version} to {output}")
 
 
+class Fallback(StrEnum):
+    none = "none"
+    previous = "previous"
+
+
 @app.command()
 @guarded
 def serve(
@@ -219,6 +225,9 @@ def serve(
         "fab.yaml"),
     host: Annotated[Optional[str], typer.Option("--host", help="Overrides serve.host.")] = None,  # noqa: UP045
     port: Annotated[Optional[int], typer.Option("--port", min=1, max=65_535, help="Overrides serve.port.")] = None,  # noqa: UP045, E501
+    fallback: Annotated[Fallback, typer.Option(
+        "--fallback", help="previous: if the model cannot be served (damaged), serve the newest earlier good version.")
+    ] = Fallback.none,
 ) -> None:
     """Serve a registered model over HTTP (REST and Open Inference Protocol v2); every
     prediction is logged before it is answered."""
@@ -227,7 +236,9 @@ def serve(
     from modelfab.serve.app import create_app
 
     project = load_spec(spec)
-    application = create_app(project, model)
+    application = create_app(project, model, fallback=fallback.value)
+    if application.state.holder.note:
+        err.print(f"[yellow]warning:[/yellow] {escape(application.state.holder.note)}", highlight=False)
     cfg = project.spec.serve
     host, port = host or cfg.host, port or cfg.port
     served = application.state.holder.current
@@ -369,7 +380,7 @@ def models_promote(
     from modelfab.registry import client as registry
 
     project = load_spec(spec)
-    info = registry.promote(registry.client(project.tracking_uri), name, version, alias)
+    info = registry.promote(registry.client(project.tracking_uri), name, version, alias, check=probed(project))
     out.print(f"{name} version {info.version} is now @{alias}")
 
 
@@ -384,8 +395,15 @@ def models_rollback(
     from modelfab.registry import client as registry
 
     project = load_spec(spec)
-    old, new = registry.rollback(registry.client(project.tracking_uri), name, alias)
+    old, new = registry.rollback(registry.client(project.tracking_uri), name, alias, check=probed(project))
     out.print(f"{name}@{alias}: version {old.version if old else '-'} -> version {new.version}")
+
+
+def probed(project):  # noqa: ANN001, ANN201
+    """The check before an alias moves: the version is loaded and scored in a child process."""
+    from modelfab.package.probe import probe
+
+    return lambda info: probe(info.package, f"{info.name} version {info.version}", project.store_dir / "cache")
 
 
 if __name__ == "__main__":

@@ -33,12 +33,21 @@ def _train_config():  # noqa: ANN202
     return TypeAdapter(TrainConfig)
 
 
+def _member(folder: Path, name: str) -> Path:
+    """A blend member's folder, which must lie inside the blend's own package."""
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()) or path == folder.resolve():
+        raise DataError(f"{folder / 'package.json'}: member folder {name!r} is outside the package; it is not loaded")
+    return path
+
+
 class Predictor:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.meta = read_meta(self.folder)
         # A blend (package/blend.py): packages of its own, whose scores are averaged.
-        self.members = [(float(m["weight"]), Predictor(self.folder / m["folder"])) for m in self.meta.get("members", [])]
+        self.members = [(float(m["weight"]), Predictor(_member(self.folder, m["folder"])))
+                        for m in self.meta.get("members", [])]
 
     @cached_property
     def transform(self):  # noqa: ANN201

@@ -276,10 +276,14 @@ def resolve(c: Any, ref: str) -> VersionInfo:
     return find(c, name, alias=alias, version=version)
 
 
-def promote(c: Any, name: str, version: int, alias: str = "champion", force: bool = False) -> VersionInfo:
-    """Point `alias` at a version; refuses a version the gate did not bless."""
+def promote(c: Any, name: str, version: int, alias: str = "champion", force: bool = False,
+            check: Any = None) -> VersionInfo:
+    """Point `alias` at a version; refuses a version the gate did not bless, or one `check`
+    (the version's info) raises for."""
     target = find(c, name, version=version)
     target.package  # noqa: B018 - a damaged package is refused here, before the alias moves
+    if check:
+        check(target)
     if not target.blessed and not force:
         raise GateRejected(
             f"{name} version {version} was not blessed by the gate; promotion refused "
@@ -294,14 +298,19 @@ def promote(c: Any, name: str, version: int, alias: str = "champion", force: boo
     return find(c, name, version=version)
 
 
-def rollback(c: Any, name: str, alias: str = "champion") -> tuple[VersionInfo | None, VersionInfo]:
-    """Give the alias back to the version that held it before; returns (old, new)."""
+def rollback(c: Any, name: str, alias: str = "champion",
+             check: Any = None) -> tuple[VersionInfo | None, VersionInfo]:
+    """Give the alias back to the version that held it before; returns (old, new). `check`
+    (the version's info) raises to refuse it before the alias moves."""
     current = champion(c, name, alias)
     history = json.loads(c.get_registered_model(name).tags.get(HISTORY_TAG, "[]")) if current else []
     if not history:
         raise RegistryError(f"model {name!r} has no earlier {alias} to roll back to")
     previous = history.pop()
-    find(c, name, version=previous).package  # noqa: B018 - a damaged package is refused before the alias moves
+    target = find(c, name, version=previous)
+    target.package  # noqa: B018 - a damaged package is refused before the alias moves
+    if check:
+        check(target)
     c.set_registered_model_alias(name, alias, str(previous))
     c.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history))
     return current, find(c, name, version=previous)

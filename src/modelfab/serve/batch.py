@@ -7,12 +7,14 @@ from pathlib import Path
 from modelfab.data.images import resolve_paths
 from modelfab.data.read import read_table
 from modelfab.package.predictor import Predictor
+from modelfab.package.probe import probe
 from modelfab.registry import client as registry
 from modelfab.spec.load import Project
 
 
 def predict_file(project: Project, ref: str, source: Path, output: Path) -> tuple[int, str]:
     model, version, package = _package(project, ref)
+    probe(package, f"{model} version {version}", project.store_dir / "cache")
     predictor = Predictor(package)
     frame = read_table(source, key="DATA")
     for name, column in predictor.meta["schema"]["columns"].items():

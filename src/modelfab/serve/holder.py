@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from modelfab.errors import FabError
+from modelfab.errors import DataError, FabError, StoreError
 from modelfab.package.predictor import Predictor
+from modelfab.package.probe import probe
 from modelfab.registry import client as registry
 from modelfab.serve.schema import record_model
 
@@ -32,17 +34,51 @@ class Served:
 
 
 class ModelHolder:
-    def __init__(self, tracking_uri: str, ref: str) -> None:
+    """The served model. `fallback="previous"`: when the one asked for cannot be served at start,
+    serve the newest earlier version that can, and say so in `note`."""
+
+    def __init__(self, tracking_uri: str, ref: str, memo_dir: Path | None = None, fallback: str = "none") -> None:
         self.client = registry.client(tracking_uri)
         self.name, self.alias, self.version = registry.parse_reference(ref)
+        self.memo_dir = memo_dir
+        self.refused: dict[tuple[int, str | None], str] = {}  # versions that could not be served, and why
+        self.note = ""
         self._lock = threading.Lock()  # one switch at a time; requests never take it
-        self.current: Served = self._load(registry.resolve(self.client, ref))
+        wanted = registry.resolve(self.client, ref)
+        try:
+            self.current: Served = self.prepare(wanted)
+        except StoreError as exc:
+            if fallback != "previous":
+                raise
+            self.current = self._fall_back(wanted, exc)
 
-    @staticmethod
-    def _load(info: Any) -> Served:
-        predictor = Predictor(info.package)
-        predictor.warm()  # the transform, the model and the checked record path: before the switch
+    def prepare(self, info: Any) -> Served:
+        """Verify, probe in a child process, then load: a version that fails is refused (and
+        remembered as refused) before it can become current."""
+        what = f"{info.name} version {info.version}"
+        known = self.refused.get((info.version, info.digest))
+        if known:
+            raise StoreError(known)
+        try:
+            probe(info.package, what, self.memo_dir)  # info.package checks the digest first
+            predictor = Predictor(info.package)
+            predictor.warm()  # the transform, the model and the checked record path: before the switch
+        except (StoreError, DataError) as exc:
+            self.refused[(info.version, info.digest)] = str(exc)
+            raise StoreError(str(exc)) from None
         return Served(info.name, info.version, predictor, record_model(predictor.meta))
+
+    def _fall_back(self, wanted: Any, error: StoreError) -> Served:
+        for info in sorted(registry.versions(self.client, self.name), key=lambda v: -v.version):
+            if info.version >= wanted.version or not info.blessed:
+                continue
+            try:
+                served = self.prepare(info)
+            except StoreError:
+                continue
+            self.note = f"serving version {info.version}: {error}"
+            return served
+        raise StoreError(f"{error}; no earlier blessed version of {self.name} can be served either") from None
 
     def refresh(self) -> bool:
         """Follow the alias (a pinned version never moves); True if the model changed.
@@ -57,13 +93,13 @@ class ModelHolder:
             info = registry.find(self.client, self.name, alias=self.alias)
             if info.version == self.current.version:
                 return False
-            new = self._load(info)
+            new = self.prepare(info)
             if _signature(new) != _signature(self.current):
                 raise InputsChanged(
                     f"{info.name} version {info.version} takes other inputs than version {self.current.version} "
                     f"({', '.join(new.inputs)}); still serving version {self.current.version}: restart the server "
                     "to serve the new one")
-            self.current = new
+            self.current, self.note = new, ""
             return True
 
 

@@ -47,16 +47,19 @@ def add_routes(app: FastAPI, server: Server) -> None:
 
     @app.post("/admin/promote", response_model=s.ModelState, dependencies=[Depends(admin)])
     def promote(body: s.PromoteRequest) -> s.ModelState:
-        try:
-            registry.promote(server.holder.client, server.holder.name, body.version, server.holder.alias or "champion")
+        holder = server.holder
+        try:  # loaded and scored in a child process before the alias moves
+            holder.prepare(registry.find(holder.client, holder.name, version=body.version))
+            registry.promote(holder.client, holder.name, body.version, holder.alias or "champion")
         except FabError as exc:
             raise HTTPException(409, str(exc)) from None
         return reload()
 
     @app.post("/admin/rollback", response_model=s.ModelState, dependencies=[Depends(admin)])
     def rollback() -> s.ModelState:
+        holder = server.holder
         try:
-            registry.rollback(server.holder.client, server.holder.name, server.holder.alias or "champion")
+            registry.rollback(holder.client, holder.name, holder.alias or "champion", check=holder.prepare)
         except FabError as exc:
             raise HTTPException(409, str(exc)) from None
         return reload()

@@ -1,0 +1,121 @@
+"""Load a package and score its reference rows in a child process before it is trusted.
+
+A package whose bytes match its digest can still take the process that loads it down: a
+native library that aborts on a model file another version wrote, a segmentation fault in a
+ctypes callback. The probe lets the child die instead of the server: the caller learns why and
+keeps what it had. A probe costs an interpreter start and the package's load (about two
+seconds), so one that passed is remembered in the store (by the files' sizes and times and the
+libraries' versions): each version is probed once per machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from modelfab.errors import StoreError
+
+PROBE_ROWS = 64
+LIBRARIES = ("lightgbm", "scikit-learn", "skops", "numpy", "torch")
+_PASSED: set[str] = set()
+
+
+def probe(folder: Path, what: str, memo_dir: Path | None = None, timeout: float = 300.0) -> None:
+    """Raise StoreError naming `what` when loading or scoring the package fails or kills the child."""
+    key = _key(Path(folder))
+    if key in _PASSED or key in _recall(memo_dir):
+        return
+    import modelfab
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(modelfab.__file__).parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    try:
+        child = subprocess.run([sys.executable, "-m", "modelfab.package.probe", str(folder)], env=env,
+                               capture_output=True, encoding="utf-8", errors="replace", timeout=timeout,
+                               check=False)
+    except subprocess.TimeoutExpired:
+        raise StoreError(f"{what}: loading it and scoring its reference rows took over {timeout:.0f} s; "
+                         "it is not served") from None
+    lines = child.stdout.strip().splitlines()
+    answer = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+    if child.returncode != 0 or answer.get("error"):
+        said = [line.strip() for line in child.stderr.splitlines() if line.strip()][-1:]
+        why = answer.get("error") or f"the process loading it died ({_death(child.returncode)}{': ' if said else ''}" \
+            f"{said[0][:300] if said else ''})"
+        raise StoreError(f"{what} cannot be served: {why}. It was tried in a child process and is not loaded here")
+    _PASSED.add(key)
+    _remember(memo_dir, key)
+
+
+def _score(folder: Path) -> None:
+    """In the child: load, score, and print one JSON line with the error, if any."""
+    try:
+        import pyarrow.parquet as pq
+
+        from modelfab.package.predictor import Predictor
+
+        predictor = Predictor(folder)
+        predictor.warm()
+        reference = folder / "reference.parquet"
+        kinds = {c["kind"] for c in predictor.meta["schema"]["columns"].values()}
+        # Image paths in the reference point at the training machine's files, and a window of
+        # sensor rows needs whole units: those packages are loaded only.
+        if reference.is_file() and "image" not in kinds and not predictor.meta.get("layout"):
+            batch = next(pq.ParquetFile(reference).iter_batches(PROBE_ROWS, columns=predictor.meta["inputs"]), None)
+            if batch is not None:
+                predictor.predict_frame(batch.to_pandas(), source="the package's reference rows")
+        print(json.dumps({"error": None}))
+    except Exception as exc:  # noqa: BLE001 - everything is reported to the parent
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit status {code}"
+
+
+def _key(folder: Path) -> str:
+    stats = [(p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+             for p in sorted(folder.rglob("*")) if p.is_file()]
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return json.dumps([str(folder.resolve()), stats, versions, sys.version], separators=(",", ":"))
+
+
+def _memo_path(memo_dir: Path) -> Path:
+    return memo_dir / "probed.json"
+
+
+def _recall(memo_dir: Path | None) -> set[str]:
+    if memo_dir is None or not _memo_path(memo_dir).is_file():
+        return set()
+    try:
+        return set(json.loads(_memo_path(memo_dir).read_text()))
+    except ValueError:
+        return set()
+
+
+def _remember(memo_dir: Path | None, key: str) -> None:
+    if memo_dir is None:
+        return
+    from modelfab.artifacts.store import atomic_write_text
+
+    known = sorted(_recall(memo_dir) | {key})[-200:]
+    atomic_write_text(_memo_path(memo_dir), json.dumps(known))
+
+
+if __name__ == "__main__":
+    _score(Path(sys.argv[1]))
