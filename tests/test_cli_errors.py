@@ -182,3 +182,21 @@ def test_a_typo_in_a_column_of_numbers_is_counted_and_said_not_dropped(tmp_path,
     frame.drop(columns=["Machine failure"]).head(30).to_csv(rows, index=False)
     predicted = cli("predict", rows, "--model", "machines@champion", "-o", tmp_path / "out.csv", "--spec", path)
     assert predicted.exit_code == 0 and len(pd.read_csv(tmp_path / "out.csv")) == 30, predicted.output
+
+
+def test_the_console_shows_modelfab_lines_only_and_libraries_go_to_the_log_file(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import BINARY_SPEC, machine_table, write_project
+
+    path = write_project(tmp_path / "proj", machine_table(300), BINARY_SPEC)
+    done = subprocess.run([str(Path(sys.executable).with_name("modelfab")), "run", str(path)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    console = done.stdout + done.stderr
+    for library_line in ("INFO", "Successfully registered", "UserWarning", "Created version"):
+        assert library_line not in console, console
+    [log] = (tmp_path / "proj" / ".fab" / "logs").glob("run-*.log")
+    assert "Successfully registered model 'machines'" in log.read_text()

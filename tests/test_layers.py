@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "modelfab"
 # Bottom first. A room (a folder of src/modelfab, or a top-level module) may import the rooms on
 # its own floor or below.
 FLOORS = [
-    ("errors", "version"),
+    ("errors", "version", "logs"),
     ("tasks",),
     ("spec",),
     ("artifacts", "predlog"),

@@ -27,9 +27,13 @@ SpecPath = Annotated[Path, typer.Argument(help="fab.yaml, or the folder holding 
 
 
 def load_spec(path):  # noqa: ANN001, ANN201 - imported on use, so `modelfab --help` stays quick
+    """The project; from here on, libraries' output goes to a log file in its store."""
+    from modelfab.logs import capture
     from modelfab.spec import load_spec as load
 
-    return load(path)
+    project = load(path)
+    capture(project.store_dir / "logs", sys.argv[1] if len(sys.argv) > 1 else "modelfab", STATE["debug"])
+    return project
 
 
 def run_pipeline(project, rerun_from: str | None = None):  # noqa: ANN001, ANN201

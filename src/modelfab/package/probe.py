@@ -30,9 +30,7 @@ def probe(folder: Path, what: str, memo_dir: Path | None = None, timeout: float 
     key = _key(Path(folder))
     if key in _PASSED or key in _recall(memo_dir):
         return
-    import modelfab
-
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(modelfab.__file__).parents[1]),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
                                                         os.environ.get("PYTHONPATH", "")])}
     try:
         child = subprocess.run([sys.executable, "-m", "modelfab.package.probe", str(folder)], env=env,

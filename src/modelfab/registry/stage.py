@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 from pathlib import Path
 
 from modelfab.artifacts import Blessing, Champion, Evaluation, ModelPackage, Registration, read_json
@@ -86,7 +89,10 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, cham
         tags[registry.FILES_TAG] = files
     # The tags come with the version in one transaction: a run killed here leaves either no
     # version or one whose digest the next run finds (and promotes), never one without it.
-    with warnings.catch_warnings():
+    said = io.StringIO()  # MLflow prints "Successfully registered ..." to stderr: to the log file
+    with warnings.catch_warnings(), contextlib.redirect_stderr(said):
         warnings.simplefilter("ignore")
         mv = mlflow.register_model(model_info.model_uri, name, tags=tags)
+    if said.getvalue().strip():
+        logging.getLogger("mlflow").info(said.getvalue().strip())
     return int(mv.version)
