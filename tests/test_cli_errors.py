@@ -166,7 +166,7 @@ def test_a_typo_in_a_column_of_numbers_is_counted_and_said_not_dropped(tmp_path,
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     said = " ".join(summary["warnings"])
-    assert "'Torque [Nm]': 1 cells are not numbers (line 19: 'abc')" in said, said  # row 17: line 19 of the file
+    assert "'Torque [Nm]': 1 cells are not finite numbers (line 19: 'abc')" in said, said  # row 17: line 19 of the file
     from modelfab.artifacts import read_json
     from modelfab.spec import load_spec
 
@@ -175,7 +175,7 @@ def test_a_typo_in_a_column_of_numbers_is_counted_and_said_not_dropped(tmp_path,
     assert "Torque [Nm]" in read_json(report)["numeric"]  # still a feature, the typo a gap
 
     strict = write_project(tmp_path / "strict", frame, BINARY_SPEC + "clean: {invalid: error}\n")
-    assert_clean_error(cli("run", strict), "column 'Torque [Nm]' holds numbers but 1 cells are not",
+    assert_clean_error(cli("run", strict), "column 'Torque [Nm]' holds numbers but 1 cells are not finite",
                        "line 19: 'abc'", code=3)
     # prediction repairs the same way training did: the typo is a gap, not a refusal
     rows = tmp_path / "rows.csv"
@@ -200,3 +200,33 @@ def test_the_console_shows_modelfab_lines_only_and_libraries_go_to_the_log_file(
         assert library_line not in console, console
     [log] = (tmp_path / "proj" / ".fab" / "logs").glob("run-*.log")
     assert "Successfully registered model 'machines'" in log.read_text()
+
+
+def test_infinite_values_count_as_missing_and_are_said(tmp_path, machines):
+    import json
+
+    import numpy as np
+
+    frame = machines.copy()
+    frame.loc[[3, 40], "Speed [rpm]"] = [np.inf, -np.inf]
+    path = write_project(tmp_path, frame, BINARY_SPEC)
+    result = cli("run", path, "--json")
+    assert result.exit_code == 0, result.output
+    said = " ".join(json.loads(result.stdout.strip().splitlines()[-1])["warnings"])
+    assert "'Speed [rpm]': 2 cells are not finite numbers (line 5: 'inf', line 42: '-inf')" in said, said
+    strict = write_project(tmp_path / "strict", frame, BINARY_SPEC + "clean: {invalid: error}\n")
+    assert_clean_error(cli("run", strict), "'Speed [rpm]' holds numbers but 2 cells are not finite", code=3)
+    # at prediction an infinite reading is a gap, filled as in training, on both paths
+    rows = frame.drop(columns=["Machine failure"]).head(8)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    predicted = cli("predict", tmp_path / "rows.csv", "--model", "machines", "-o", tmp_path / "out.csv", "--spec", path)
+    assert predicted.exit_code == 0, predicted.output
+    from modelfab.package.predictor import Predictor
+    from modelfab.registry import client as registry
+    from modelfab.spec import load_spec
+
+    project = load_spec(path)
+    predictor = Predictor(registry.find(registry.client(project.tracking_uri), "machines", version=1).package)
+    records = rows.to_dict("records")
+    assert np.isfinite(predictor.scores_of_records(records)).all()
+    np.testing.assert_allclose(predictor.scores_of_records(records), predictor.scores(rows), rtol=1e-5)

@@ -29,7 +29,7 @@ class Cleaner(BaseEstimator, TransformerMixin):
     def fit(self, X: pd.DataFrame, y=None) -> Cleaner:  # noqa: ANN001
         self.fill_ = {}
         for col in self.numeric:
-            values = pd.to_numeric(X[col], errors="coerce")
+            values = _finite(X[col])
             fill = {"median": values.median(), "mean": values.mean(), "zero": 0.0}[self.numeric_missing]
             self.fill_[col] = float(0.0 if pd.isna(fill) else fill)
         for col in self.categorical:
@@ -38,7 +38,7 @@ class Cleaner(BaseEstimator, TransformerMixin):
             self.fill_[col] = str(mode.iloc[0]) if use_mode else "missing"
         self.bounds_ = {}
         for col in (self.outlier_columns or self.numeric) if self.outliers != "none" else ():
-            values = pd.to_numeric(X[col], errors="coerce").dropna()
+            values = _finite(X[col]).dropna()
             if self.outliers == "iqr":
                 q1, q3 = values.quantile([0.25, 0.75])
                 lo, hi = q1 - self.factor * (q3 - q1), q3 + self.factor * (q3 - q1)
@@ -51,7 +51,7 @@ class Cleaner(BaseEstimator, TransformerMixin):
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         X = X.copy(deep=False)  # columns are replaced, never written into: the input stays intact
         for col in self.numeric:
-            X[col] = pd.to_numeric(X[col], errors="coerce").astype("float64").fillna(self.fill_[col])
+            X[col] = _finite(X[col]).fillna(self.fill_[col])
         for col in self.categorical:
             X[col] = X[col].astype("string").fillna(self.fill_[col]).astype(object)
         for col, (lo, hi) in self.bounds_.items():
@@ -60,6 +60,12 @@ class Cleaner(BaseEstimator, TransformerMixin):
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:  # noqa: ANN001
         return np.asarray(self.feature_names_in_, dtype=object)
+
+
+def _finite(col: pd.Series) -> pd.Series:
+    """Numbers as float64, with text and infinities as missing (validate counted them)."""
+    values = pd.to_numeric(col, errors="coerce").astype("float64")
+    return values.mask(np.isinf(values.to_numpy()))
 
 
 def denoise(frame: pd.DataFrame, columns: list[str], method: str, window: int, entity: str | None) -> pd.DataFrame:

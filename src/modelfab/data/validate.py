@@ -55,6 +55,9 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         col, invalid = frame[name], []
         if name not in modal and name != data.target and col.dtype == object:
             col, invalid = numbers_with_typos(col)
+        if name != data.target and pd.api.types.is_float_dtype(col):
+            col, infinite = without_infinities(col)
+            invalid += infinite
         info = describe_column(col, cfg.max_categories)
         if name in modal:
             info["kind"] = modal[name]  # free text and image paths: many distinct values, yet features
@@ -117,14 +120,23 @@ def numbers_with_typos(col: pd.Series) -> tuple[pd.Series, list[list]]:
     return numbers, [[int(line), str(col.loc[line])] for line in col.index[typos]]
 
 
+def without_infinities(col: pd.Series) -> tuple[pd.Series, list[list]]:
+    """A float column with infinite cells as missing (the Cleaner fills them as it fills gaps),
+    and those cells as [line, value]."""
+    infinite = np.isinf(col.to_numpy())
+    if not infinite.any():
+        return col, []
+    return col.mask(infinite), [[int(line), str(col.loc[line])] for line in col.index[infinite]]
+
+
 def invalid_cells(name: str, invalid: list[list], source: str, rule: str) -> str:
     """What `clean.invalid` did with a column's typos, or the error that stops the run."""
     shown = ", ".join(f"line {line}: {value!r}" for line, value in invalid[:5])
     more = f" and {len(invalid) - 5} more" if len(invalid) > 5 else ""
     if rule == "error":
-        raise DataError(f"{source}: column {name!r} holds numbers but {len(invalid)} cells are not ({shown}{more}); "
-                        "fix them, or set clean.invalid: null to count them as missing")
-    return (f"column {name!r}: {len(invalid)} cells are not numbers ({shown}{more}) and count as missing "
+        raise DataError(f"{source}: column {name!r} holds numbers but {len(invalid)} cells are not finite numbers "
+                        f"({shown}{more}); fix them, or set clean.invalid: null to count them as missing")
+    return (f"column {name!r}: {len(invalid)} cells are not finite numbers ({shown}{more}) and count as missing "
             "(clean.invalid: null)")
 
 

@@ -53,7 +53,7 @@ class RecordTransform:
         values: dict[str, np.ndarray] = {}
         for col in c.numeric:
             x = np.array([_number(r.get(col)) for r in records], dtype=np.float64)
-            x[np.isnan(x)] = c.fill_[col]
+            x[~np.isfinite(x)] = c.fill_[col]  # as the Cleaner: infinities are missing
             values[col] = x
         for col in c.categorical:
             values[col] = np.array([c.fill_[col] if _missing(r.get(col)) else str(r[col]) for r in records], dtype=object)
