@@ -127,12 +127,17 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         "registration_cached": earlier,
         # columns left out or repaired, and damaged objects rebuilt: what was done and why
         "warnings": report.get("warnings", []) + run.store.notices,
+        "positive": report.get("positive"),
     }
 
 
 def print_summary(s: dict) -> None:
     for warning in s.get("warnings", []):
         out.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    if positive := s.get("positive"):
+        how = "set by data.positive" if positive["chosen"] == "data.positive" else "the rarer class; data.positive sets it"
+        out.print(f"positive class: {escape(repr(positive['class']))} ({positive['share']:.1%} of rows, {how})",
+                  highlight=False)
     table = Table(title="metrics on the test rows", show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -88,3 +88,33 @@ def test_distinct_count_by_sorting_agrees_with_nunique(monkeypatch, kind):
     values[rng.random(len(values)) < 0.01] = np.nan
     col = pd.Series(values)
     assert validate.distinct_count(col) == col.nunique()
+
+
+def test_the_positive_class_is_the_rarer_one_unless_the_spec_names_it(machines):
+    frame = machines.assign(label=np.where(machines["Machine failure"] == 1, "defect", "ok"))
+    frame = frame.drop(columns=["Machine failure"])
+    report = build_report(frame, spec("label"), "d.csv")  # 'defect' sorts first, yet is the rarer
+    assert report["classes"] == ["ok", "defect"]
+    assert report["positive"]["class"] == "defect" and report["positive"]["chosen"] == "the rarer class"
+    named = build_report(frame, spec("label", "data: {source: d.csv, target: label, drop: [UDI], positive: ok}"), "d.csv")
+    assert named["classes"] == ["defect", "ok"] and named["positive"]["chosen"] == "data.positive"
+    with pytest.raises(DataError, match=r"data.positive 'bad' is not a class of target 'label' \(its classes: 'defect', 'ok'\)"):
+        build_report(frame, spec("label", "data: {source: d.csv, target: label, drop: [UDI], positive: bad}"), "d.csv")
+
+
+def test_the_positive_class_is_what_f1_and_the_threshold_are_about(tmp_path, machines):
+    import json
+
+    from typer.testing import CliRunner
+
+    from modelfab.cli import app
+    from tests.conftest import BINARY_SPEC, write_project
+
+    frame = machines.assign(**{"Machine failure": np.where(machines["Machine failure"] == 1, "defect", "ok")})
+    path = write_project(tmp_path, frame, BINARY_SPEC)
+    result = CliRunner().invoke(app, ["run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "positive class: 'defect' (" in result.output and "the rarer class; data.positive sets it" in result.output
+    [metrics] = list((tmp_path / ".fab" / "objects").rglob("metrics.json"))
+    evaluation = json.loads(metrics.read_text())
+    assert evaluation["metrics"]["f1"] == pytest.approx(evaluation["per_class"]["defect"]["f1"])

@@ -41,6 +41,7 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
     if target.isna().all():
         raise DataError(f"{source}: target column {data.target!r} has no values")
     task, classes = infer_task(target.dropna(), spec.task)
+    classes, positive = positive_last(target.dropna(), task, classes, data.positive, source)
     if get_task(task).has_classes and len(classes) < 2:
         raise DataError(
             f"{source}: target {data.target!r} has a single class ({classes[0]!r}) in all "
@@ -90,6 +91,7 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         "task": task,
         "target": data.target,
         "classes": classes,
+        **({"positive": positive} if positive else {}),
         "features": features,
         "numeric": [f for f in features if columns[f]["kind"] == "numeric"],
         "categorical": [f for f in features if columns[f]["kind"] == "categorical"],
@@ -184,6 +186,26 @@ def infer_task(target: pd.Series, declared: str) -> tuple[str, list]:
     if declared == "binary" and len(classes) > 2:
         raise DataError(f"task is binary but target {target.name!r} has {len(classes)} classes: {classes[:10]}")
     return declared, classes
+
+
+def positive_last(target: pd.Series, task: str, classes: list, chosen: object, source: str) -> tuple[list, dict | None]:
+    """A binary task's classes with the positive one last (index 1: the class scores, F1 and the
+    threshold are about), and how it was chosen: `data.positive`, else the rarer class."""
+    if task != "binary":
+        if chosen is not None:
+            raise DataError(f"data.positive applies to a binary target; {target.name!r} is {task} here")
+        return classes, None
+    counts = target.astype(str).value_counts()
+    if chosen is not None:
+        if str(chosen) not in {str(c) for c in classes}:
+            raise DataError(f"{source}: data.positive {chosen!r} is not a class of target {target.name!r} "
+                            f"(its classes: {', '.join(map(repr, classes))})")
+        positive, how = next(c for c in classes if str(c) == str(chosen)), "data.positive"
+    else:
+        rarer = min(classes, key=lambda c: (counts.get(str(c), 0), -classes.index(c)))  # a tie: the later class
+        positive, how = rarer, "the rarer class"
+    share = counts.get(str(positive), 0) / max(len(target), 1)
+    return [c for c in classes if c != positive] + [positive], {"class": positive, "chosen": how, "share": share}
 
 
 def describe_column(col: pd.Series, max_categories: int) -> dict:

@@ -76,6 +76,10 @@ class DataConfig(Section):
     )
     encoding: str = Field("auto", description="Text encoding; auto detects UTF-8 (with or without BOM) or Latin-1.")
     columns: list[str] | None = Field(None, description="Column names for files without a header row.")
+    positive: str | int | float | bool | None = Field(
+        None, description="The positive class of a binary target (the defect, the failure): F1, precision, recall, "
+        "the decision threshold and the report are about it. Default: the rarer class, said in the run summary.",
+    )
     drop: list[str] = Field(
         default_factory=list, description="Columns never used as features: identifiers, leaky labels."
     )
