@@ -116,6 +116,19 @@ def test_init_writes_a_spec_that_runs(tmp_path, machines):
     assert_clean_error(wrong, "--target: column 'failure'", "Did you mean 'Machine failure'")
 
 
+def test_init_drops_mostly_empty_columns_so_its_spec_passes_validation(tmp_path, machines):
+    import numpy as np
+
+    frame = machines.assign(**{"probe [mm]": np.where(np.arange(len(machines)) < 400, np.nan, 1.5)})
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    result = cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "fab.yaml")
+    assert result.exit_code == 0, result.output
+    assert "data.drop lists 1 columns that are mostly empty: 'probe [mm]'" in result.output
+    assert "drop: [UDI, \"probe [mm]\"]" in (tmp_path / "fab.yaml").read_text()
+    ran = cli("run", tmp_path / "fab.yaml")
+    assert ran.exit_code == 0, ran.output
+
+
 def test_corrupt_parquet_input(tmp_path, machines):
     path = write_project(tmp_path, machines, BINARY_SPEC.replace("source: data.csv", "source: data.parquet"))
     (tmp_path / "data.parquet").write_bytes(b"garbage")

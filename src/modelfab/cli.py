@@ -175,8 +175,12 @@ def init(
     """Write a commented fab.yaml for DATA, inferring the task from TARGET."""
     from modelfab.pipelines.scaffold import write_spec
 
-    task = write_spec(data, target, output, force)
-    out.print(f"wrote {output} ({task} task on {target!r}); next: modelfab run {output}")
+    task, empty = write_spec(data, target, output, force)
+    if empty:
+        shown = ", ".join(map(repr, empty[:10])) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
+        out.print(f"data.drop lists {len(empty)} columns that are mostly empty: {escape(shown)}", highlight=False)
+    out.print(f"wrote {escape(str(output))} ({task} task on {escape(repr(target))}); next: modelfab run {escape(str(output))}",
+              highlight=False)
 
 
 @app.command()

@@ -118,3 +118,19 @@ def test_the_positive_class_is_what_f1_and_the_threshold_are_about(tmp_path, mac
     [metrics] = list((tmp_path / ".fab" / "objects").rglob("metrics.json"))
     evaluation = json.loads(metrics.read_text())
     assert evaluation["metrics"]["f1"] == pytest.approx(evaluation["per_class"]["defect"]["f1"])
+
+
+def test_validation_names_every_problem_at_once(machines):
+    frame = machines.copy()
+    for name in ("Torque [Nm]", "Tool wear [min]"):
+        frame.loc[frame.index[:400], name] = np.nan
+    frame = frame.assign(extra=np.where(np.arange(len(frame)) < 350, np.nan, 1.0))
+    frame["Speed [rpm]"] = frame["Speed [rpm]"].astype(object)
+    frame.loc[5, "Speed [rpm]"] = "n/a?"
+    with pytest.raises(DataError) as caught:
+        build_report(frame, spec(extra="clean: {invalid: error}"), "d.csv")
+    message = str(caught.value)
+    assert message.startswith("d.csv has 2 problems:")
+    assert "3 columns are more missing than validate.max_missing_rate 50%: 'Torque [Nm]' is 67% missing, " \
+           "'Tool wear [min]' is 67% missing, 'extra' is 58% missing" in message
+    assert "column 'Speed [rpm]' holds numbers but 1 cells are not finite numbers (line 5: 'n/a?')" in message

@@ -48,7 +48,7 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
             f"{target.notna().sum()} labelled rows; a classifier needs at least two classes"
         )
 
-    columns, warnings = {}, []
+    columns, warnings, problems, empty = {}, [], [], []
     excluded = {data.target, *data.drop, *([data.entity] if data.entity else [])}
     features = []
     modal = _modal_columns(spec)
@@ -64,7 +64,8 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
             info["kind"] = modal[name]  # free text and image paths: many distinct values, yet features
         if invalid:
             info["invalid"] = {"rule": spec.clean.invalid, "cells": len(invalid), "examples": invalid[:5]}
-            warnings.append(invalid_cells(name, invalid, source, spec.clean.invalid))
+            said = invalid_cells(name, invalid, source, spec.clean.invalid)
+            (problems if spec.clean.invalid == "error" else warnings).append(said)
         columns[name] = info
         if name in excluded:
             continue
@@ -75,14 +76,21 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
             )
             continue
         if info["missing_rate"] > cfg.max_missing_rate:
-            raise DataError(
-                f"{source}: column {name!r} is {info['missing_rate']:.0%} missing, above "
-                f"validate.max_missing_rate {cfg.max_missing_rate:.0%}; drop it (data.drop) or raise the limit"
-            )
+            empty.append(f"{name!r} is {info['missing_rate']:.0%} missing")
+            continue
         if info["kind"] == "constant":
             warnings.append(f"column {name!r} holds one value only and is not used as a feature")
             continue
         features.append(name)
+    if empty:  # every problem at once: one run to learn them all, not one per column
+        limit = f"validate.max_missing_rate {cfg.max_missing_rate:.0%}"
+        problems.append(f"column {empty[0]}, more than {limit}; drop it (data.drop) or raise the limit" if len(empty) == 1
+                        else f"{len(empty)} columns are more missing than {limit}: {', '.join(empty[:30])}"
+                        f"{f' and {len(empty) - 30} more' if len(empty) > 30 else ''}; drop them (data.drop) or "
+                        "raise the limit")
+    if problems:
+        raise DataError(f"{source} has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
+                        + "\n".join(f"  - {p}" for p in problems))
     if not features:
         raise DataError(f"{source}: no feature columns are left after data.drop and identifiers")
     return {
@@ -132,12 +140,12 @@ def without_infinities(col: pd.Series) -> tuple[pd.Series, list[list]]:
 
 
 def invalid_cells(name: str, invalid: list[list], source: str, rule: str) -> str:
-    """What `clean.invalid` did with a column's typos, or the error that stops the run."""
+    """What `clean.invalid` did with a column's typos (null), or the problem that stops the run (error)."""
     shown = ", ".join(f"line {line}: {value!r}" for line, value in invalid[:5])
     more = f" and {len(invalid) - 5} more" if len(invalid) > 5 else ""
     if rule == "error":
-        raise DataError(f"{source}: column {name!r} holds numbers but {len(invalid)} cells are not finite numbers "
-                        f"({shown}{more}); fix them, or set clean.invalid: null to count them as missing")
+        return (f"column {name!r} holds numbers but {len(invalid)} cells are not finite numbers ({shown}{more}); "
+                "fix them, or set clean.invalid: null to count them as missing")
     return (f"column {name!r}: {len(invalid)} cells are not finite numbers ({shown}{more}) and count as missing "
             "(clean.invalid: null)")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelfab.errors import DataError, FabError, did_you_mean
+from modelfab.spec.sections.prepare import ValidateConfig
 from modelfab.tasks import LOWER_IS_BETTER, get_task
 
 TEMPLATE = """\
@@ -81,7 +82,8 @@ gate:
 """
 
 
-def write_spec(data: Path, target: str, out: Path, force: bool = False) -> str:
+def write_spec(data: Path, target: str, out: Path, force: bool = False) -> tuple[str, list[str]]:
+    """Write fab.yaml for DATA; returns the task and the columns dropped for being mostly empty."""
     from modelfab.data.read import read_table
     from modelfab.data.validate import describe_column, infer_task
 
@@ -94,6 +96,9 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False) -> str:
         raise DataError(f"--target: column {target!r} is not in {data.name}.{did_you_mean(target, frame.columns)}")
     task, _ = infer_task(frame[target].dropna(), "auto")
     ids = [c for c in frame.columns if c != target and describe_column(frame[c], 50)["kind"] == "identifier"]
+    # Columns validate would refuse: dropped here, so the spec written passes its own checks.
+    limit = ValidateConfig().max_missing_rate
+    empty = [c for c in frame.columns if c != target and c not in ids and frame[c].isna().mean() > limit]
     metric = get_task(task).default_metric  # the gate reads the task's own headline metric
     bound, value = ("max", _round(frame[target].std())) if metric in LOWER_IS_BETTER else ("min", 0.5)
     try:
@@ -101,13 +106,16 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False) -> str:
     except ValueError:
         source = data.resolve()
     name = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in data.stem).strip("-") or "model"
-    text = TEMPLATE.format(name=name, task=task, target=target, source=source, drop=_yaml_list(ids),
+    text = TEMPLATE.format(name=name, task=task, target=target, source=source, drop=_yaml_list(ids + empty),
                            metric=metric, bound=bound, value=value)
+    if empty:
+        text = text.replace("# identifiers and columns that leak the answer",
+                            f"# identifiers, leaks, and {len(empty)} columns more than {limit:.0%} empty")
     out.write_text(text, encoding="utf-8")
-    return task
+    return task, empty
 
 
-def _write_image_spec(folder: Path, target: str, out: Path) -> str:
+def _write_image_spec(folder: Path, target: str, out: Path) -> tuple[str, list[str]]:
     from modelfab.data.images import image_files
 
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and image_files(p))
@@ -119,7 +127,7 @@ def _write_image_spec(folder: Path, target: str, out: Path) -> str:
     shown = ", ".join(classes[:8]) + (", ..." if len(classes) > 8 else "")
     text = IMAGE_TEMPLATE.format(name=name, task=task, target=target, source=_relative(folder, out), classes=shown)
     out.write_text(text, encoding="utf-8")
-    return task
+    return task, []
 
 
 def _relative(path: Path, out: Path) -> Path:
@@ -130,7 +138,12 @@ def _relative(path: Path, out: Path) -> Path:
 
 
 def _yaml_list(items: list[str]) -> str:
-    return "[" + ", ".join(items) + "]"
+    """A YAML flow list; names with YAML's own characters ("probe [mm]") are quoted."""
+    import json
+    import re
+
+    plain = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .()/-]*(?<! )$")
+    return "[" + ", ".join(i if plain.match(str(i)) else json.dumps(str(i)) for i in items) + "]"
 
 
 def _round(x: float) -> float:
