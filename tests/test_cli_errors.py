@@ -243,3 +243,21 @@ def test_infinite_values_count_as_missing_and_are_said(tmp_path, machines):
     records = rows.to_dict("records")
     assert np.isfinite(predictor.scores_of_records(records)).all()
     np.testing.assert_allclose(predictor.scores_of_records(records), predictor.scores(rows), rtol=1e-5)
+
+
+def test_predict_reads_a_file_as_the_spec_reads_the_training_file(tmp_path, machines):
+    """Header-less and space-separated, as NASA's C-MAPSS files: read with data.delimiter and
+    data.columns, with or without the target column."""
+    frame = machines.drop(columns=["Type"])
+    names = list(frame.columns)
+    (tmp_path / "train.txt").write_text(frame.to_csv(sep=" ", header=False, index=False))
+    spec = BINARY_SPEC.replace("source: data.csv", f"source: train.txt\n      delimiter: whitespace\n      columns: {names}")
+    path = write_project(tmp_path, frame, spec)
+    assert cli("run", path).exit_code == 0
+    rows = frame.head(12)
+    (tmp_path / "with-target.txt").write_text(rows.to_csv(sep=" ", header=False, index=False))
+    (tmp_path / "without.txt").write_text(rows.drop(columns=["Machine failure"]).to_csv(sep=" ", header=False, index=False))
+    for name in ("with-target.txt", "without.txt"):
+        result = cli("predict", tmp_path / name, "--model", "machines", "-o", tmp_path / "out.csv", "--spec", path)
+        assert result.exit_code == 0, result.output
+        assert len(pd.read_csv(tmp_path / "out.csv")) == 12

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from modelfab.data.images import resolve_paths
+from modelfab.data.ingest import read_options
 from modelfab.data.read import read_table
+from modelfab.errors import DataError
 from modelfab.package.predictor import Predictor
 from modelfab.package.probe import probe
 from modelfab.registry import client as registry
 from modelfab.spec.load import Project
+from modelfab.spec.sections.data import DataConfig
 
 
 def predict_file(project: Project, ref: str, source: Path, output: Path) -> tuple[int, str]:
     model, version, package = _package(project, ref)
     probe(package, f"{model} version {version}", project.store_dir / "cache")
     predictor = Predictor(package)
-    frame = read_table(source, key="DATA")
+    frame = read_input(source, project.spec.data, project.path(project.spec.data.source))
     for name, column in predictor.meta["schema"]["columns"].items():
         if column["kind"] == "image":  # a manifest's relative paths are relative to the manifest
             frame = resolve_paths(frame, name, source.parent, source.name)
@@ -29,6 +34,23 @@ def predict_file(project: Project, ref: str, source: Path, output: Path) -> tupl
         result.to_csv(tmp, index=False)
     tmp.replace(output)
     return len(result), f"{model} version {version}"
+
+
+def read_input(source: Path, data: DataConfig, trained_on: Path) -> pd.DataFrame:
+    """A file to score, read as `data:` reads the training file when it is of the same kind
+    (a header-less, space-separated .txt as training read it); any other file as it describes
+    itself. Without a header the target may be absent: the names are data.columns less it."""
+    same_kind = source.suffix.lower() == trained_on.suffix.lower()
+    if not same_kind:
+        return read_table(source, key="DATA")
+    options = read_options(data)
+    try:
+        return read_table(source, key="DATA", **options)
+    except DataError:
+        names = options["columns"]
+        if not names or data.target not in names:
+            raise
+        return read_table(source, key="DATA", **(options | {"columns": [c for c in names if c != data.target]}))
 
 
 def _package(project: Project, ref: str) -> tuple[str, int, Path]:
