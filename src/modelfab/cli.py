@@ -100,12 +100,13 @@ def run(
 
 def summarize(run, seconds: float) -> dict:  # noqa: ANN001
     evaluation = run.refs.get("evaluation")
-    metrics, validation = {}, None
+    metrics, validation, screening = {}, None, None
     if evaluation:
         from modelfab.artifacts import read_json
 
         result = read_json(run.get(evaluation).path / "metrics.json")
         metrics, validation = result["metrics"], result.get("validation")
+        screening = result.get("importance_screening")
     report = run.load("report").data if "report" in run.refs else {}
     blessing = run.load("blessing").data if "blessing" in run.refs else {}
     registration = run.load("registration").data if "registration" in run.refs else {}
@@ -128,12 +129,17 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         # columns left out or repaired, and damaged objects rebuilt: what was done and why
         "warnings": report.get("warnings", []) + run.store.notices,
         "positive": report.get("positive"),
+        **({"importance_screening": screening} if screening else {}),
     }
 
 
 def print_summary(s: dict) -> None:
     for warning in s.get("warnings", []):
         out.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    if screening := s.get("importance_screening"):
+        out.print(f"importance: {screening['columns']} columns screened in {screening['groups']} groups; the "
+                  f"{screening['measured']} columns of the groups that mattered most measured one by one "
+                  "(evaluate.importance_max_columns)", highlight=False)
     if positive := s.get("positive"):
         how = "set by data.positive" if positive["chosen"] == "data.positive" else "the rarer class; data.positive sets it"
         out.print(f"positive class: {escape(repr(positive['class']))} ({positive['share']:.1%} of rows, {how})",

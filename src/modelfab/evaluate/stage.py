@@ -102,10 +102,13 @@ def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> 
         from modelfab.evaluate.importance import permutation_importance
 
         test = splits.test
-        importance = permutation_importance(
-            predictor, test, encode_target(test[rep["target"]], rep), result["primary"], cfg.importance_repeats
+        importance, screening = permutation_importance(
+            predictor, test, encode_target(test[rep["target"]], rep), result["primary"], cfg.importance_repeats,
+            max_columns=cfg.importance_max_columns,
         )
         result["importance"] = dict(sorted(importance.items(), key=lambda kv: -kv[1]))
+        if screening:
+            result["importance_screening"] = screening
     folder = ctx.folder()
     if cfg.plots:
         from modelfab.evaluate.plots import write_plots

@@ -19,6 +19,11 @@ class EvaluateConfig(Section):
     importance_repeats: int = Field(
         5, ge=0, le=100, description="Permutation-importance repeats per input column; 0 is off."
     )
+    importance_max_columns: int = Field(
+        40, ge=1, le=10_000,
+        description="A wider table is screened: its columns are shuffled in this many groups, and the groups "
+        "that matter most are measured column by column, up to this many columns.",
+    )
 
 
 class GateRule(Section):
