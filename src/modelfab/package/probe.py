@@ -3,9 +3,11 @@
 A package whose bytes match its digest can still take the process that loads it down: a
 native library that aborts on a model file another version wrote, a segmentation fault in a
 ctypes callback. The probe lets the child die instead of the server: the caller learns why and
-keeps what it had. A probe costs an interpreter start and the package's load (about two
-seconds), so one that passed is remembered in the store (by the files' sizes and times and the
-libraries' versions): each version is probed once per machine.
+keeps what it had. The child is a fresh interpreter (`python -m modelfab.package.probe`), not
+a multiprocessing child: those re-run the caller's main script, which a user's script without
+a `__main__` guard does not survive. A probe costs about two seconds, mostly imports, so one
+that passed is remembered in the store (by the files' sizes and times and the libraries'
+versions): each version is probed once per machine.
 """
 
 from __future__ import annotations
@@ -30,6 +32,20 @@ def probe(folder: Path, what: str, memo_dir: Path | None = None, timeout: float 
     key = _key(Path(folder))
     if key in _PASSED or key in _recall(memo_dir):
         return
+    try:
+        code, error, said = _in_subprocess(Path(folder), timeout)
+    except TimeoutError:
+        raise StoreError(f"{what}: loading it and scoring its reference rows took over {timeout:.0f} s; "
+                         "it is not served") from None
+    if code != 0 or error:
+        last = [line.strip() for line in said.splitlines() if line.strip()][-1:]
+        why = error or f"the process loading it died ({_death(code)}{': ' + last[0][:300] if last else ''})"
+        raise StoreError(f"{what} cannot be served: {why}. It was tried in a child process and is not loaded here")
+    _PASSED.add(key)
+    _remember(memo_dir, key)
+
+
+def _in_subprocess(folder: Path, timeout: float) -> tuple[int | None, str | None, str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
                                                         os.environ.get("PYTHONPATH", "")])}
     try:
@@ -37,21 +53,14 @@ def probe(folder: Path, what: str, memo_dir: Path | None = None, timeout: float 
                                capture_output=True, encoding="utf-8", errors="replace", timeout=timeout,
                                check=False)
     except subprocess.TimeoutExpired:
-        raise StoreError(f"{what}: loading it and scoring its reference rows took over {timeout:.0f} s; "
-                         "it is not served") from None
+        raise TimeoutError from None
     lines = child.stdout.strip().splitlines()
     answer = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
-    if child.returncode != 0 or answer.get("error"):
-        said = [line.strip() for line in child.stderr.splitlines() if line.strip()][-1:]
-        why = answer.get("error") or f"the process loading it died ({_death(child.returncode)}{': ' if said else ''}" \
-            f"{said[0][:300] if said else ''})"
-        raise StoreError(f"{what} cannot be served: {why}. It was tried in a child process and is not loaded here")
-    _PASSED.add(key)
-    _remember(memo_dir, key)
+    return child.returncode, answer.get("error"), child.stderr
 
 
-def _score(folder: Path) -> None:
-    """In the child: load, score, and print one JSON line with the error, if any."""
+def _answer(folder: Path) -> str | None:
+    """In the child: load the package and score its reference rows; the error, if any."""
     try:
         import pyarrow.parquet as pq
 
@@ -67,9 +76,9 @@ def _score(folder: Path) -> None:
             batch = next(pq.ParquetFile(reference).iter_batches(PROBE_ROWS, columns=predictor.meta["inputs"]), None)
             if batch is not None:
                 predictor.predict_frame(batch.to_pandas(), source="the package's reference rows")
-        print(json.dumps({"error": None}))
+        return None
     except Exception as exc:  # noqa: BLE001 - everything is reported to the parent
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        return f"{type(exc).__name__}: {exc}"
 
 
 def _death(code: int | None) -> str:
@@ -116,4 +125,4 @@ def _remember(memo_dir: Path | None, key: str) -> None:
 
 
 if __name__ == "__main__":
-    _score(Path(sys.argv[1]))
+    print(json.dumps({"error": _answer(Path(sys.argv[1]))}))
