@@ -90,6 +90,7 @@ def bench_faults() -> None:
     rows += [[f"store: {fault}, in each of {len(OUTPUTS)} artifacts", *c] for fault, c in counts.items()]
     rows.append(kills(base))
     rows += databases(base)
+    rows += registered(base)
     table("Fault matrix: each fault injected, then one `modelfab run` (and one more where the first stopped)",
           ["fault", "cases", "detected", "crashes", "silent wrong", "repaired by one more run"], rows)
 
@@ -125,6 +126,37 @@ def databases(base: Path) -> list:
         again = summary(cli("run", path, "--json"))
         rows.append([f"registry database {how} (named in {seconds:.2f} s)", 1, int(said), int(crashed(result)), 0,
                      int(bool(again and again["model_version"] == 1))])
+    return rows
+
+
+def registered(base: Path) -> list:
+    """A registered version damaged three ways, then `predict` on the champion: refused by
+    name (the digest, or the probe); repaired by promoting another version (not a re-run)."""
+    from tests.faults.test_probe import registered_broken
+
+    from modelfab.registry import client as registry
+
+    rows = []
+    for how in ("model file truncated", "threshold edited in package.json", "broken but its digest recorded"):
+        path, _ = project(base / f"registered-{len(rows)}")
+        c = registry.client(modelfab.load_spec(path).tracking_uri)
+        package = registry.find(c, "machines", version=1).package
+        if how.startswith("model"):
+            model = package / "model" / "model.txt"
+            model.write_bytes(model.read_bytes()[:200])
+        elif how.startswith("threshold"):
+            meta = package / "package.json"
+            meta.write_text(json.dumps(json.loads(meta.read_text()) | {"threshold": 0.0001}))
+        else:
+            registered_broken(c, 1)
+        integrity._HASHED.clear()
+        registry._VERIFIED.clear()
+        rows_file = path.parent / "rows.csv"
+        machine_table(20, seed=4).drop(columns=["Machine failure"]).to_csv(rows_file, index=False)
+        result = cli("predict", rows_file, "-m", "machines@champion", "-o", path.parent / "out.csv", "--spec", path)
+        said = result.exit_code != 0 and "machines version 1" in result.output
+        rows.append([f"registered version: {how}", 1, int(said), int(crashed(result)),
+                     int(result.exit_code == 0), "n/a: promote or roll back"])
     return rows
 
 
