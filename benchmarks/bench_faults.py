@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the fault suite's own injections, so both inject the same faults
 
+from bench_tables import table  # noqa: E402
 from tests.conftest import BINARY_SPEC, machine_table, write_project  # noqa: E402
 from tests.faults.test_kill import KILLER, POINTS  # noqa: E402
 from tests.faults.test_store_faults import FAULTS, OUTPUTS, first_reader, inject  # noqa: E402
@@ -38,14 +39,6 @@ from modelfab.artifacts.store import ArtifactStore  # noqa: E402
 from modelfab.cli import app  # noqa: E402
 
 BEFORE_CHECKS = "b89a935"
-
-
-def table(title: str, header: list[str], rows: list[list]) -> None:
-    print(f"\n### {title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(str(c) for c in row) + " |")
 
 
 def cli(*args: str):  # noqa: ANN201
