@@ -24,7 +24,7 @@ FLOORS = [
     ("package",),
     ("registry",),
     ("hooks",),
-    ("train", "evaluate"),
+    ("train", "evaluate", "explain"),
     ("pipelines",),
     ("monitor",),
     ("serve",),

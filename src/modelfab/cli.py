@@ -108,6 +108,7 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         metrics, validation = result["metrics"], result.get("validation")
         screening = result.get("importance_screening")
     report = run.load("report").data if "report" in run.refs else {}
+    explained = explanation_summary(run)
     blessing = run.load("blessing").data if "blessing" in run.refs else {}
     registration = run.load("registration").data if "registration" in run.refs else {}
     earlier = any(r.name == "register" and r.cached for r in run.records)
@@ -129,8 +130,23 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         # columns left out or repaired, and damaged objects rebuilt: what was done and why
         "warnings": report.get("warnings", []) + run.store.notices,
         "positive": report.get("positive"),
+        **({"explanation": explained} if explained else {}),
         **({"importance_screening": screening} if screening else {}),
     }
+
+
+def explanation_summary(run) -> dict | None:  # noqa: ANN001
+    """How the model was explained and the columns that move it most, or why it was not."""
+    if "explanation" not in run.refs:
+        return None
+    from modelfab.artifacts import read_json
+
+    folder = run.get(run.refs["explanation"]).path
+    done = read_json(folder / "explanation.json")
+    if "skipped" in done:
+        return {"skipped": done["skipped"]}
+    top = sorted(done["global"]["inputs"].items(), key=lambda kv: -kv[1])[:3]
+    return {"method": done["method"], "top": [name for name, _ in top], "path": str(folder)}
 
 
 def print_summary(s: dict) -> None:
@@ -140,6 +156,12 @@ def print_summary(s: dict) -> None:
         out.print(f"importance: {screening['columns']} columns screened in {screening['groups']} groups; the "
                   f"{screening['measured']} columns of the groups that mattered most measured one by one "
                   "(evaluate.importance_max_columns)", highlight=False)
+    if explained := s.get("explanation"):
+        if "skipped" in explained:
+            out.print(f"explanation: not made ({escape(explained['skipped'])})", highlight=False)
+        else:
+            out.print(f"explanation ({escape(explained['method'])}): {escape(', '.join(explained['top']))} move it most; "
+                      f"plots in {escape(explained['path'])}/plots", highlight=False)
     if positive := s.get("positive"):
         how = "set by data.positive" if positive["chosen"] == "data.positive" else "the rarer class; data.positive sets it"
         out.print(f"positive class: {escape(repr(positive['class']))} ({positive['share']:.1%} of rows, {how})",
@@ -234,6 +256,25 @@ def predict(
 class Fallback(StrEnum):
     none = "none"
     previous = "previous"
+
+
+@app.command()
+@guarded
+def explain(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with the model's input columns.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="NAME@ALIAS, NAME/VERSION, or NAME (its champion).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write contributions (CSV or Parquet).")],
+    spec: Annotated[Path, typer.Option("--spec", help="fab.yaml whose registry and explain: section to use.")] = Path(
+        "fab.yaml"),
+) -> None:
+    """Why each row got its prediction: each input column's contribution, the base value and the
+    raw output they add up to."""
+    from modelfab.serve.batch import explain_file
+
+    project = load_spec(spec)
+    rows, version, method = explain_file(project, model, data, output)
+    out.print(f"wrote the contributions of {rows} rows by {escape(version)} ({method}) to {escape(str(output))}",
+              highlight=False)
 
 
 @app.command()

@@ -39,6 +39,12 @@ class SpecError(FabError):
         return (type(self), (self.problems, self.source))
 
 
+class ExplainError(FabError):
+    """An explanation the model's family cannot give (the spec asked for it, or it is not built)."""
+
+    exit_code = 2
+
+
 class DataError(FabError):
     """The data does not fit what the spec or the training schema expects."""
 

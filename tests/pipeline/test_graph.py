@@ -62,7 +62,7 @@ def test_unknown_parameter_is_refused_at_definition():
 
 
 def test_downstream():
-    assert TABLE_PIPELINE.downstream("train") == {"train", "evaluate", "champion", "gate", "register"}
+    assert TABLE_PIPELINE.downstream("train") == {"train", "evaluate", "explain", "champion", "gate", "register"}
     assert TABLE_PIPELINE.downstream("register") == {"register"}
 
 

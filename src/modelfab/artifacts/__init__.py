@@ -9,6 +9,7 @@ from modelfab.artifacts.types import (
     CleanTable,
     DataReport,
     Evaluation,
+    Explanation,
     FeatureSet,
     FeatureTransform,
     ModelPackage,
@@ -20,7 +21,8 @@ from modelfab.artifacts.types import (
 )
 
 __all__ = [
-    "Artifact", "ArtifactStore", "BlendMembers", "Blessing", "Champion", "CleanTable", "DataReport", "Evaluation", "FeatureSet",
+    "Artifact", "ArtifactStore", "BlendMembers", "Blessing", "Champion", "CleanTable", "DataReport", "Evaluation", "Explanation",
+    "FeatureSet",
     "FeatureTransform", "ModelPackage", "RawTable", "Ref", "Registration", "Splits",
     "atomic_write_text", "read_json", "write_json",
 ]

@@ -320,10 +320,18 @@ class Evaluation(Folder):
     kind: ClassVar[str] = "evaluation"
 
 
+class Explanation(Folder):
+    """Why the model says what it says. Files: `explanation.json` (method, output space, base
+    value, mean |contribution| per input column and per model feature, and the per-row
+    contributions of a sample of test rows, the largest errors first), `plots/*.png`."""
+
+    kind: ClassVar[str] = "explanation"
+
+
 ARTIFACT_TYPES: dict[str, type[Artifact]] = {
     t.kind: t
     for t in (
         RawTable, CleanTable, DataReport, Blessing, Registration, Champion, BlendMembers, Splits, FeatureSet,
-        FeatureTransform, ModelPackage, Evaluation,
+        FeatureTransform, ModelPackage, Evaluation, Explanation,
     )
 }

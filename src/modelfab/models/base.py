@@ -42,6 +42,20 @@ class TrainContext:
     log_metrics: Any = None
 
 
+@dataclass
+class Contributions:
+    """How much each model feature moved the raw output of each row: `values` (rows, features,
+    outputs), `base` (outputs,) and `raw` (rows, outputs), with base + values summed over the
+    features equal to raw. One output for binary (the positive class's margin or probability) and
+    regression, one per class for multiclass. `space` says what raw is: margin, probability, value."""
+
+    values: np.ndarray
+    base: np.ndarray
+    raw: np.ndarray
+    method: str
+    space: str
+
+
 class ModelFamily(ABC):
     type: ClassVar[str]
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)  # the tasks.TASKS it answers
@@ -88,6 +102,11 @@ class ModelFamily(ABC):
     @classmethod
     @abstractmethod
     def load(cls, folder: Path, config: Any, task: str, n_classes: int) -> ModelFamily: ...
+
+    def contributions(self, X: np.ndarray) -> Contributions:
+        """Exact per-feature contributions; families that cannot (nets, ensembles) raise
+        NotImplementedError and are explained by a model-agnostic method instead."""
+        raise NotImplementedError(f"{self.type} has no exact contributions")
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         scores = self.predict_scores(X)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from modelfab.features.persist import load_transform, save_transform
-from modelfab.models.base import ModelFamily, Progress, as_matrix
+from modelfab.models.base import Contributions, ModelFamily, Progress, as_matrix
 from modelfab.spec.schema import ForestConfig
 
 FILE = "forest.skops"
@@ -51,6 +51,31 @@ class _Forest(ModelFamily):
         full = np.zeros((len(X), self.n_classes))
         full[:, self.estimator_.classes_.astype(int)] = proba
         return full
+
+    def contributions(self, X: Any) -> Contributions:
+        """Exact SHAP values from SHAP's TreeExplainer, on the probabilities (or values) the
+        forest averages."""
+        import shap
+
+        self._check_fitted("estimator_")
+        X = as_matrix(X)
+        explainer = shap.TreeExplainer(self.estimator_)
+        values = np.asarray(explainer.shap_values(X, check_additivity=False), dtype=float)
+        base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
+        values = values if values.ndim == 3 else values[:, :, None]
+        if self.task == "binary":  # the positive class (code 1) only
+            column = list(self.estimator_.classes_).index(1)
+            values, base = values[:, :, column:column + 1], base[column:column + 1]
+        elif self.kind.has_classes and values.shape[2] != self.n_classes:
+            full = np.zeros((*values.shape[:2], self.n_classes))
+            full_base = np.zeros(self.n_classes)
+            full[:, :, self.estimator_.classes_.astype(int)] = values
+            full_base[self.estimator_.classes_.astype(int)] = base
+            values, base = full, full_base
+        scores = self.predict_scores(X).reshape(len(X), -1)
+        raw = scores[:, 1:2] if self.task == "binary" else scores
+        space = "probability" if self.kind.has_classes else "value"
+        return Contributions(values, base, raw, "tree SHAP (SHAP's TreeExplainer)", space)
 
     def save(self, folder: Path) -> None:
         self._check_fitted("estimator_")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from modelfab.artifacts import read_json, write_json
-from modelfab.models.base import ModelFamily, Progress, as_matrix, balanced_weights
+from modelfab.models.base import Contributions, ModelFamily, Progress, as_matrix, balanced_weights
 from modelfab.spec.schema import LightGBMConfig
 
 
@@ -88,6 +88,17 @@ class LightGBMModel(ModelFamily):
         self._check_fitted("booster_")
         raw = self.booster_.predict(as_matrix(X))
         return np.column_stack([1 - raw, raw]) if self.task == "binary" else raw
+
+    def contributions(self, X: Any) -> Contributions:
+        """Exact SHAP values from LightGBM itself (`pred_contrib`, Lundberg's TreeSHAP in C++):
+        SHAP's TreeExplainer would parse the trees again, and is far slower on large models."""
+        self._check_fitted("booster_")
+        X = as_matrix(X)
+        k = self.n_classes if self.task == "multiclass" else 1
+        out = np.asarray(self.booster_.predict(X, pred_contrib=True)).reshape(len(X), k, -1)
+        raw = np.asarray(self.booster_.predict(X, raw_score=True)).reshape(len(X), k)
+        space = "value" if self.task == "regression" else "margin"
+        return Contributions(out[:, :, :-1].transpose(0, 2, 1), out[0, :, -1], raw, "tree SHAP (LightGBM)", space)
 
     def feature_importance(self) -> np.ndarray:
         self._check_fitted("booster_")

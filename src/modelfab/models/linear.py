@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from modelfab.artifacts import read_json, write_json
-from modelfab.models.base import ModelFamily, Progress, as_matrix
+from modelfab.models.base import Contributions, ModelFamily, Progress, as_matrix
 from modelfab.spec.schema import LinearConfig
 from modelfab.tasks import get_task
 
@@ -49,6 +49,20 @@ class LinearModel(ModelFamily):
         if not self.kind.has_classes:
             return self.estimator_.predict(X)
         return self.estimator_.predict_proba(X)
+
+    def contributions(self, X: Any) -> Contributions:
+        """Each feature's coefficient times its value: exact, against the intercept."""
+        self._check_fitted("estimator_")
+        X = as_matrix(X).astype(np.float64)
+        est = self.estimator_
+        coef = np.atleast_2d(est.coef_)  # (outputs, features)
+        values = X[:, :, None] * coef.T[None, :, :]
+        base = np.atleast_1d(est.intercept_).astype(float)
+        if self.kind.has_classes:
+            raw, space = est.decision_function(X).reshape(len(X), -1), "margin"
+        else:
+            raw, space = est.predict(X).reshape(len(X), 1), "value"
+        return Contributions(values, base, raw, "linear (coefficient x value)", space)
 
     def save(self, folder: Path) -> None:
         self._check_fitted("estimator_")

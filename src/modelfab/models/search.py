@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from modelfab.artifacts import read_json, write_json
-from modelfab.models.base import ModelFamily, Progress, as_matrix
+from modelfab.models.base import Contributions, ModelFamily, Progress, as_matrix
 from modelfab.models.ensemble import _loss, cv_folds
 
 FILE = "search.json"
@@ -102,6 +102,9 @@ class SearchModel(ModelFamily):
     def predict_scores(self, X: Any) -> np.ndarray:
         self._check_fitted("best_")
         return self.best_.predict_scores(X)
+
+    def contributions(self, X: Any) -> Contributions:
+        return self.best_.contributions(X)
 
     def feature_importance(self) -> np.ndarray:
         self._check_fitted("best_")

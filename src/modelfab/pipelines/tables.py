@@ -1,5 +1,5 @@
 """The table pipeline: ingest -> validate -> clean -> split -> featurize -> members -> train ->
-evaluate -> champion -> gate -> register. Tables, images, texts and sensor windows all take it."""
+evaluate -> explain -> champion -> gate -> register. Tables, images, texts and sensor windows all take it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from modelfab.data.split import split
 from modelfab.data.validate import validate
 from modelfab.evaluate.gate import gate
 from modelfab.evaluate.stage import evaluate
+from modelfab.explain.stage import explain
 from modelfab.features.featurize import featurize
 from modelfab.pipeline.graph import Pipeline
 from modelfab.pipeline.run import RunState
@@ -18,7 +19,8 @@ from modelfab.registry.stage import register
 from modelfab.train.members import members
 from modelfab.train.stage import train
 
-PIPELINE = Pipeline((ingest, validate, clean, split, featurize, members, train, evaluate, champion, gate, register))
+PIPELINE = Pipeline((ingest, validate, clean, split, featurize, members, train, evaluate, explain, champion, gate,
+                     register))
 
 
 def after_run(run: RunState) -> None:

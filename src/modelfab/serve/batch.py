@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from modelfab.data.images import resolve_paths
@@ -27,13 +28,46 @@ def predict_file(project: Project, ref: str, source: Path, output: Path) -> tupl
             frame = resolve_paths(frame, name, source.parent, source.name)
     predictions = predictor.predict_frame(frame, source=str(source))
     result = frame.join(predictions, rsuffix="_predicted")
+    _write(result, output)
+    return len(result), f"{model} version {version}"
+
+
+def explain_file(project: Project, ref: str, source: Path, output: Path) -> tuple[int, str, str]:
+    """Per row: each input column's contribution, `base_value`, and the raw output they add up
+    to (`margin` for classifiers, `value` for regression, `probability` for the permutation
+    method); for multiclass, those of the predicted class, named in `class`."""
+    from modelfab.explain.compute import explain_frame
+
+    model, version, package = _package(project, ref)
+    probe(package, f"{model} version {version}", project.store_dir / "cache")
+    predictor = Predictor(package)
+    frame = read_input(source, project.spec.data, project.path(project.spec.data.source))
+    limit = project.spec.explain.max_rows
+    if len(frame) > limit:
+        raise DataError(f"{source}: {len(frame)} rows, more than explain.max_rows {limit}; split the file or raise the limit")
+    predictor.check(frame, str(source))
+    background = pd.read_parquet(package / "reference.parquet").head(project.spec.explain.background) \
+        if (package / "reference.parquet").is_file() else None
+    done = explain_frame(predictor, frame[predictor.meta["inputs"]], project.spec.explain.method, background,
+                         project.spec.explain.background)
+    pick = done.raw.argmax(axis=1) if len(done.outputs) > 1 else np.zeros(len(frame), dtype=int)
+    rows = np.arange(len(frame))
+    result = pd.DataFrame(done.values[rows, :, pick], columns=done.columns, index=frame.index)
+    if len(done.outputs) > 1:
+        result.insert(0, "class", [done.outputs[k] for k in pick])
+    result["base_value"] = done.base[pick]
+    result[done.space] = done.raw[rows, pick]
+    _write(result, output)
+    return len(result), f"{model} version {version}", done.method
+
+
+def _write(result: pd.DataFrame, output: Path) -> None:
     tmp = output.with_name(f".{output.name}.tmp")  # written whole, then renamed: never half a file
     if output.suffix.lower() in (".parquet", ".pq"):
         result.to_parquet(tmp, index=False)
     else:
         result.to_csv(tmp, index=False)
     tmp.replace(output)
-    return len(result), f"{model} version {version}"
 
 
 def read_input(source: Path, data: DataConfig, trained_on: Path) -> pd.DataFrame:

@@ -14,7 +14,14 @@ from pydantic import ConfigDict, Field
 
 from modelfab.spec.sections.base import ModelConfig, Section
 from modelfab.spec.sections.data import DataConfig, ImagesConfig, RemainingLife, TestData
-from modelfab.spec.sections.evaluate import EvaluateConfig, GateConfig, GateRule, Metric, RegisterConfig
+from modelfab.spec.sections.evaluate import (
+    EvaluateConfig,
+    ExplainConfig,
+    GateConfig,
+    GateRule,
+    Metric,
+    RegisterConfig,
+)
 from modelfab.spec.sections.features import (
     Combination,
     FeaturesConfig,
@@ -47,7 +54,7 @@ CURRENT_VERSION = 1
 
 __all__ = [
     "CURRENT_VERSION", "NET_CONFIGS", "NET_TYPES", "BlendConfig", "BlendMember", "CleanConfig", "Combination",
-    "DataConfig", "DenoiseConfig", "EnsembleConfig", "EvaluateConfig", "ExtraTreesConfig", "FabSpec",
+    "DataConfig", "DenoiseConfig", "EnsembleConfig", "EvaluateConfig", "ExplainConfig", "ExtraTreesConfig", "FabSpec",
     "FeaturesConfig", "ForestConfig", "GateConfig", "GateRule", "ImageConfig", "ImagesConfig", "LightGBMConfig",
     "LinearConfig", "MemberConfig", "Metric", "ModelConfig", "MonitorConfig", "NetBase", "OutlierConfig",
     "RandomForestConfig", "RegisterConfig", "RemainingLife", "RetrainConfig", "SearchConfig", "SearchRange",
@@ -72,6 +79,7 @@ class FabSpec(Section):
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     train: TrainConfig = Field(default_factory=LightGBMConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     register_: RegisterConfig = Field(default_factory=RegisterConfig, alias="register")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)

@@ -26,6 +26,27 @@ class EvaluateConfig(Section):
     )
 
 
+class ExplainConfig(Section):
+    """Explanations of the model, written by the explain stage after evaluate.
+
+    ```yaml
+    explain: {rows: 200, method: auto}
+    ```
+    """
+
+    enabled: bool = Field(True, description="Explain the model after evaluating it.")
+    method: Literal["auto", "exact", "permutation"] = Field(
+        "auto", description="exact: SHAP values of the trees (LightGBM's own, SHAP's TreeExplainer for forests) "
+        "or a linear model's coefficients; permutation: SHAP's model-agnostic permutation explainer on a "
+        "sample; auto: exact where the family has it, else permutation.",
+    )
+    rows: int = Field(200, ge=1, le=100_000, description="Test rows explained one by one (the largest errors first).")
+    background: int = Field(
+        20, ge=1, le=1000, description="Training rows the permutation explainer replaces a column's value from."
+    )
+    max_rows: int = Field(100_000, ge=1, description="The most rows `modelfab explain` and POST /explain take at once.")
+
+
 class GateRule(Section):
     metric: Metric = Field(description="Metric the rule reads.")
     min: float | None = Field(None, description="The candidate must reach at least this (higher-is-better metrics).")
