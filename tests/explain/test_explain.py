@@ -121,3 +121,28 @@ def test_explain_refuses_more_rows_than_its_limit_by_name(tmp_path):
     machine_table(30).drop(columns=["Machine failure"]).to_csv(tmp_path / "rows.csv", index=False)
     result = cli("explain", tmp_path / "rows.csv", "-m", "machines", "-o", tmp_path / "w.csv", "--spec", path)
     assert result.exit_code == 3 and "30 rows, more than explain.max_rows 10" in " ".join(result.output.split())
+
+
+def test_post_explain_answers_contributions_that_add_up_and_names_bad_fields(tmp_path):
+    from fastapi.testclient import TestClient
+
+    import modelfab
+    from modelfab.serve.app import create_app
+
+    path = write_project(tmp_path, machine_table(), BINARY_SPEC + "serve: {watch_seconds: 0}\n")
+    project = modelfab.load_spec(path)
+    modelfab.run(project, hooks=[])
+    row = {"Type": "L", "Torque [Nm]": 41.5, "Speed [rpm]": 1500.0, "Tool wear [min]": 245.0}
+    with TestClient(create_app(project, "machines@champion", api_key="k")) as server:
+        answer = server.post("/explain", json={"records": [row, row | {"Tool wear [min]": 5.0}]})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["method"] == "tree SHAP (LightGBM)" and body["space"] == "margin"
+        for one in body["explanations"]:
+            assert one["base_value"] + sum(one["contributions"].values()) == pytest.approx(one["raw"], abs=1e-6)
+        worn, fresh = body["explanations"]
+        assert worn["contributions"]["Tool wear [min]"] > fresh["contributions"]["Tool wear [min]"]
+        p = server.post("/predict", json=row).json()["probabilities"]["1"]
+        assert 1 / (1 + np.exp(-worn["raw"])) == pytest.approx(p, abs=1e-6)
+        bad = server.post("/explain", json={"records": [{**row, "Torque [Nm]": "lots"}]})
+        assert bad.status_code == 422 and "Torque [Nm]" in bad.text

@@ -45,9 +45,25 @@ def explain_frame(predictor, frame: pd.DataFrame, method: str = "auto",  # noqa:
     in `pick` (the whole frame is transformed, so windows see each entity's history)."""
     if predictor.members:
         return _blend(predictor, frame, method, background, background_rows, pick)
-    family = _family_name(predictor)
     X = predictor.transform.transform(frame).astype(np.float32)
-    X = X if pick is None else X[pick]
+    return explain_matrix(predictor, X if pick is None else X[pick], method, background, background_rows)
+
+
+def explain_records(predictor, records: list[dict], method: str = "auto",  # noqa: ANN001
+                    background: pd.DataFrame | None = None, background_rows: int = 20) -> Explained:
+    """Explain a few records already checked against the schema (the server's requests), through
+    the pandas-free record path where the package has one."""
+    fast = None if predictor.members else predictor.record_transform
+    if fast is None:
+        frame = pd.DataFrame.from_records(records, columns=predictor.meta["inputs"])
+        return explain_frame(predictor, frame, method, background, background_rows)
+    return explain_matrix(predictor, fast.transform(records), method, background, background_rows)
+
+
+def explain_matrix(predictor, X: np.ndarray, method: str, background: pd.DataFrame | None,  # noqa: ANN001
+                   background_rows: int) -> Explained:
+    """Explain rows of the model's feature matrix, in the user's columns."""
+    family = _family_name(predictor)
     contributions = None
     if method in ("auto", "exact"):
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,17 @@ class Served:
     @property
     def inputs(self) -> list[str]:
         return self.predictor.meta["inputs"]
+
+    @cached_property
+    def background(self) -> Any:
+        """The package's first reference rows (a permutation explainer's), read on first use, or None."""
+        path = self.predictor.folder / "reference.parquet"
+        if not path.is_file():
+            return None
+        import pyarrow.parquet as pq
+
+        batch = next(pq.ParquetFile(path).iter_batches(1000), None)
+        return None if batch is None else batch.to_pandas()
 
 
 class ModelHolder:

@@ -64,6 +64,21 @@ class Label(BaseModel):
     label: StrictInt | float | str = Field(description="The true value, as in the training target.")
 
 
+class Explanation(BaseModel):
+    output: str = Field(description="What is explained: the positive class, the predicted class, or the target.")
+    base_value: float
+    raw: float = Field(description="The raw output the base value and the contributions add up to.")
+    contributions: dict[str, float] = Field(description="Per input column.")
+
+
+class ExplainResponse(BaseModel):
+    model: str
+    version: int
+    method: str
+    space: str = Field(description="What raw is: margin (log-odds), probability, or value.")
+    explanations: list[Explanation]
+
+
 class LabelsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

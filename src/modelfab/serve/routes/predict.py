@@ -24,6 +24,25 @@ def add_routes(app: FastAPI, server: Server, Record: Any, Batch: Any) -> None:  
         records = [r.model_dump(by_alias=True) for r in batch.records]
         return s.BatchResponse(model=served.name, version=served.version, predictions=server.predict(served, records))
 
+    @app.post("/explain", response_model=s.ExplainResponse, summary="Why: each input column's contribution")
+    def explain(batch: Batch) -> s.ExplainResponse:  # type: ignore[valid-type]
+        from modelfab.errors import FabError
+        from modelfab.explain.compute import explain_records
+
+        served = server.holder.current
+        records = [r.model_dump(by_alias=True) for r in batch.records]
+        cfg = server.project.spec.explain
+        try:
+            done = explain_records(served.predictor, records, cfg.method, served.background, cfg.background)
+        except FabError as exc:  # a family this cannot explain yet: said, not a 500
+            raise HTTPException(409, str(exc)) from None
+        pick = done.raw.argmax(axis=1) if len(done.outputs) > 1 else [0] * len(records)
+        return s.ExplainResponse(model=served.name, version=served.version, method=done.method, space=done.space,
+                                 explanations=[s.Explanation(
+                                     output=done.outputs[k], base_value=float(done.base[k]), raw=float(done.raw[i, k]),
+                                     contributions=dict(zip(done.columns, done.values[i, :, k].tolist(), strict=True)))
+                                     for i, k in enumerate(pick)])
+
     @app.post("/labels", response_model=s.LabelsResponse, summary="True labels of earlier predictions")
     def labels(body: s.LabelsRequest) -> s.LabelsResponse:
         ids = [item.prediction_id for item in body.labels]
