@@ -42,7 +42,7 @@ def test_a_package_that_kills_its_loader_is_refused_everywhere_by_name(two_versi
     result = CliRunner().invoke(app, ["predict", str(rows), "--model", "machines@champion", "-o",
                                       str(tmp_path / "out.csv"), "--spec", str(project.spec_path)])
     assert result.exit_code == 1 and "machines version 2 cannot be served" in result.output, result.output
-    assert "died (signal SIGABRT" in " ".join(result.output.split())  # LightGBM aborted the child, not us
+    assert "died (signal SIG" in " ".join(result.output.split())  # LightGBM took the child down, not us
     assert "child process" in result.output and "Traceback" not in result.output
     with pytest.raises(StoreError, match="machines version 2 cannot be served"):
         create_app(project, "machines@champion", api_key="k")
