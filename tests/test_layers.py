@@ -25,6 +25,7 @@ FLOORS = [
     ("registry",),
     ("hooks",),
     ("train", "evaluate", "explain"),
+    ("report",),
     ("pipelines",),
     ("monitor",),
     ("serve",),

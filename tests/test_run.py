@@ -55,13 +55,13 @@ def test_changing_train_reruns_only_train_and_after(binary_project):
     result = run_json(binary_project)
     ran = {name for name, s in result["stages"].items() if not s["cached"]}
     # champion: the first run judged against no champion; this one against version 1
-    assert ran == {"train", "evaluate", "explain", "champion", "gate", "register"}
+    assert ran == {"train", "evaluate", "explain", "champion", "gate", "register", "report"}
 
 
 def test_from_stage_forces_rerun(binary_project):
     run_json(binary_project)
     result = run_json(binary_project, "--from", "evaluate")
-    assert {n for n, s in result["stages"].items() if not s["cached"]} == {"evaluate", "gate", "register"}
+    assert {n for n, s in result["stages"].items() if not s["cached"]} == {"evaluate", "gate", "register", "report"}
     bad = cli("run", binary_project, "--from", "evalute")
     assert bad.exit_code == 2 and "Did you mean 'evaluate'" in bad.output
 

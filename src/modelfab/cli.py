@@ -92,6 +92,10 @@ def run(
     project = load_spec(spec)
     result = run_pipeline(project, rerun_from=rerun_from)
     summary = summarize(result, time.perf_counter() - started)
+    if summary.get("report"):
+        from modelfab.report.index import remember
+
+        remember(project.store_dir, summary["run_id"], summary["report"])
     if as_json:
         print(json.dumps(summary, default=str))
     else:
@@ -131,6 +135,7 @@ def summarize(run, seconds: float) -> dict:  # noqa: ANN001
         "warnings": report.get("warnings", []) + run.store.notices,
         "positive": report.get("positive"),
         **({"explanation": explained} if explained else {}),
+        **({"report": str(run.get(run.refs["run_report"]).path / "report.html")} if "run_report" in run.refs else {}),
         **({"importance_screening": screening} if screening else {}),
     }
 
@@ -156,6 +161,8 @@ def print_summary(s: dict) -> None:
         out.print(f"importance: {screening['columns']} columns screened in {screening['groups']} groups; the "
                   f"{screening['measured']} columns of the groups that mattered most measured one by one "
                   "(evaluate.importance_max_columns)", highlight=False)
+    if s.get("report"):
+        out.print(f"report: {escape(s['report'])}", highlight=False, soft_wrap=True)
     if explained := s.get("explanation"):
         if "skipped" in explained:
             out.print(f"explanation: not made ({escape(explained['skipped'])})", highlight=False)
@@ -256,6 +263,19 @@ def predict(
 class Fallback(StrEnum):
     none = "none"
     previous = "previous"
+
+
+@app.command()
+@guarded
+def report(
+    spec: SpecPath = Path("fab.yaml"),
+    run_id: Annotated[Optional[str], typer.Option("--run", help="A run id (default: the latest run).")] = None,  # noqa: UP045
+) -> None:
+    """Print the path of a run's report.html (open it in a browser)."""
+    from modelfab.report.index import find
+
+    project = load_spec(spec)
+    print(find(project.store_dir, run_id))
 
 
 @app.command()

@@ -62,13 +62,13 @@ def test_unknown_parameter_is_refused_at_definition():
 
 
 def test_downstream():
-    assert TABLE_PIPELINE.downstream("train") == {"train", "evaluate", "explain", "champion", "gate", "register"}
-    assert TABLE_PIPELINE.downstream("register") == {"register"}
+    assert TABLE_PIPELINE.downstream("train") == {"train", "evaluate", "explain", "champion", "gate", "register", "report"}
+    assert TABLE_PIPELINE.downstream("register") == {"register", "report"}
 
 
 def test_table_pipeline_is_valid():
     TABLE_PIPELINE.check()
-    assert TABLE_PIPELINE.names()[0] == "ingest" and TABLE_PIPELINE.names()[-1] == "register"
+    assert TABLE_PIPELINE.names()[0] == "ingest" and TABLE_PIPELINE.names()[-1] == "report"
 
 
 def test_cache_key_changes_with_config_inputs_and_external():

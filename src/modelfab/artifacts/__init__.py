@@ -15,6 +15,7 @@ from modelfab.artifacts.types import (
     ModelPackage,
     RawTable,
     Registration,
+    RunReport,
     Splits,
     read_json,
     write_json,
@@ -23,6 +24,6 @@ from modelfab.artifacts.types import (
 __all__ = [
     "Artifact", "ArtifactStore", "BlendMembers", "Blessing", "Champion", "CleanTable", "DataReport", "Evaluation", "Explanation",
     "FeatureSet",
-    "FeatureTransform", "ModelPackage", "RawTable", "Ref", "Registration", "Splits",
+    "FeatureTransform", "ModelPackage", "RawTable", "Ref", "Registration", "RunReport", "Splits",
     "atomic_write_text", "read_json", "write_json",
 ]

@@ -328,10 +328,17 @@ class Explanation(Folder):
     kind: ClassVar[str] = "explanation"
 
 
+class RunReport(Folder):
+    """What a person opens after a run. Files: `report.html`, self-contained (styles inline,
+    plots embedded, nothing fetched)."""
+
+    kind: ClassVar[str] = "run_report"
+
+
 ARTIFACT_TYPES: dict[str, type[Artifact]] = {
     t.kind: t
     for t in (
         RawTable, CleanTable, DataReport, Blessing, Registration, Champion, BlendMembers, Splits, FeatureSet,
-        FeatureTransform, ModelPackage, Evaluation, Explanation,
+        FeatureTransform, ModelPackage, Evaluation, Explanation, RunReport,
     )
 }

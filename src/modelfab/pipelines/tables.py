@@ -1,5 +1,5 @@
 """The table pipeline: ingest -> validate -> clean -> split -> featurize -> members -> train ->
-evaluate -> explain -> champion -> gate -> register. Tables, images, texts and sensor windows all take it."""
+evaluate -> explain -> champion -> gate -> register -> report. Tables, images, texts and sensor windows all take it."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from modelfab.pipeline.run import RunState
 from modelfab.registry.champion import champion
 from modelfab.registry.memo import remember
 from modelfab.registry.stage import register
+from modelfab.report.stage import report
 from modelfab.train.members import members
 from modelfab.train.stage import train
 
 PIPELINE = Pipeline((ingest, validate, clean, split, featurize, members, train, evaluate, explain, champion, gate,
-                     register))
+                     register, report))
 
 
 def after_run(run: RunState) -> None:
