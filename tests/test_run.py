@@ -244,6 +244,8 @@ def test_tracking_records_params_metrics_and_artifacts(binary_project):
     logged = {a.path for a in client.list_artifacts(mlrun.info.run_id)}
     assert {"fab.yaml", "evaluation", "blessing"} <= logged
     assert "evaluation/metrics.json" in {a.path for a in client.list_artifacts(mlrun.info.run_id, "evaluation")}
+    assert "run_report/report.html" in {a.path for a in client.list_artifacts(mlrun.info.run_id, "run_report")}
+    assert "explanation" in logged
 
 
 def test_models_list_shows_the_champion_alias(binary_project):

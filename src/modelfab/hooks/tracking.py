@@ -86,7 +86,7 @@ class TrackingHook(Hook):
         uri = run.tracking_artifact_uri or self.client.get_run(rid).info.artifact_uri
         repo = get_artifact_repository(uri)
         repo.log_artifact(str(run.project.spec_path))
-        for name in ("evaluation", "report", "blessing", "registration"):
+        for name in ("evaluation", "report", "explanation", "run_report", "blessing", "registration"):
             folder = self._folder(run, name)
             if folder:
                 repo.log_artifacts(str(folder), name)
