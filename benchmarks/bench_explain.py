@@ -5,6 +5,7 @@ docs/benchmarks.md.
     python benchmarks/bench_explain.py                  # 500 trees, 100,000 rows x 100 features
     python benchmarks/bench_explain.py --rows 20000     # a smaller run
     python benchmarks/bench_explain.py --serve          # POST /explain against POST /predict, one AI4I row
+    python benchmarks/bench_explain.py --faithfulness   # top-3 columns against 3 random ones (AI4I, steel plates)
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ def main() -> None:
     parser.add_argument("--trees", type=int, default=500)
     parser.add_argument("--shap-rows", type=int, default=None, help="rows for SHAP's TreeExplainer (default: all)")
     parser.add_argument("--serve", action="store_true", help="time POST /explain instead")
+    parser.add_argument("--faithfulness", action="store_true", help="measure faithfulness instead")
     args = parser.parse_args()
     if args.serve:
         return serve_explain()
+    if args.faithfulness:
+        return faithfulness()
     import lightgbm as lgb
     import shap
     from pydantic import TypeAdapter
@@ -102,6 +106,66 @@ def serve_explain(requests: int = 400) -> None:
     base = timings["/predict"]
     table(f"One AI4I row, p50 of {requests} requests in process", ["endpoint", "ms", "ratio to /predict"],
           [[path, f"{ms:.2f}", f"{ms / base:.2f}"] for path, ms in timings.items()])
+
+
+def faithfulness(max_rows: int = 500, draws: int = 5) -> None:
+    """Replace each test row's 3 most attributed input columns by the training median (the mode
+    for a category) and see how far the prediction moves, against 3 columns drawn at random
+    (mean of `draws` draws); the prediction is the probability of the class predicted before."""
+    import shutil
+
+    from bench_tables import cli_run, copy_example
+
+    import modelfab
+    from modelfab.explain.compute import explain_frame
+    from modelfab.package.predictor import Predictor
+
+    rows_out = []
+    for name in ("predictive-maintenance", "steel-plates"):
+        folder = copy_example(name)
+        cli_run(folder)
+        run = modelfab.run(modelfab.load_spec(folder), hooks=[])  # all cached: the artifacts
+        predictor = Predictor(run.store.path(run.refs["package"]))
+        splits = run.load("splits")
+        test = splits.test.head(max_rows)
+        inputs = [c for c in predictor.meta["schema"]["features"]]
+        started = time.perf_counter()
+        done = explain_frame(predictor, test, "auto", splits.train.sample(20, random_state=0), 20)
+        seconds = time.perf_counter() - started
+        before = np.asarray(predictor.scores(test), dtype=float)
+        chosen = before.argmax(axis=1)
+        fill = {c: (splits.train[c].median() if np.issubdtype(splits.train[c].dtype, np.number)
+                    else splits.train[c].mode().iloc[0]) for c in inputs}
+        k = np.minimum(done.raw.argmax(axis=1), done.values.shape[2] - 1) if done.values.shape[2] > 1 \
+            else np.zeros(len(test), dtype=int)
+        strength = np.abs(done.values[np.arange(len(test)), :, k])  # (rows, columns) for the explained output
+        column_of = {c: i for i, c in enumerate(done.columns)}
+        rng = np.random.default_rng(0)
+
+        ranked = [[done.columns[i] for i in np.argsort(-strength[r]) if done.columns[i] in fill][:3]
+                  for r in range(len(test))]
+        top = moved(predictor, test, fill, chosen, before, ranked)
+        randoms = [moved(predictor, test, fill, chosen, before,
+                         [list(rng.choice([c for c in inputs if c in column_of], 3, replace=False))
+                          for _ in range(len(test))]) for _ in range(draws)]
+        rows_out.append([name, len(test), done.method, f"{seconds:.1f}", f"{top:.4f}", f"{np.mean(randoms):.4f}",
+                         f"{top / np.mean(randoms):.2f}"])
+        shutil.rmtree(folder, ignore_errors=True)
+    table("Faithfulness: how far the prediction moves when 3 columns are set to the training median",
+          ["example", "test rows", "method", "explain s", "top 3 attributed", f"3 at random (mean of {draws})",
+           "ratio (goal >= 2)"], rows_out)
+
+
+def moved(predictor, test, fill: dict, chosen: np.ndarray, before: np.ndarray,  # noqa: ANN001
+          pick: list[list[str]]) -> float:
+    """Mean |change| of the chosen class's probability when each row's `pick` columns are filled."""
+    changed = test.copy()
+    for row, columns in enumerate(pick):
+        for c in columns:
+            changed.iloc[row, changed.columns.get_loc(c)] = fill[c]
+    after = np.asarray(predictor.scores(changed), dtype=float)
+    rows = np.arange(len(test))
+    return float(np.mean(np.abs(after[rows, chosen] - before[rows, chosen])))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ def explain(package: ModelPackage, splits: Splits, report: DataReport, explain: 
         return Explanation(folder)
     predictor = Predictor(package.path)
     test = splits.test
-    rows = worst_first(predictor, test, report.data, explain.rows)
+    exact = _has_exact(predictor) or explain.method == "exact"
+    rows = worst_first(predictor, test, report.data, explain.rows if exact else min(explain.rows, explain.permutation_rows))
     background = splits.train.sample(min(explain.background, len(splits.train)), random_state=0)
     try:
         done = explain_frame(predictor, test, explain.method, background, explain.background,
@@ -41,6 +42,17 @@ def explain(package: ModelPackage, splits: Splits, report: DataReport, explain: 
 
     write_plots(folder / "plots", done, rows)
     return Explanation(folder)
+
+
+def _has_exact(predictor: Predictor) -> bool:
+    from modelfab.explain.compute import EXACT
+
+    family = predictor.meta.get("family")
+    if family == "search":
+        family = (predictor.meta["config"].get("model") or {}).get("type", family)
+    if family == "blend":
+        return all(_has_exact(member) for _, member in predictor.members)
+    return family in EXACT
 
 
 def worst_first(predictor: Predictor, test: pd.DataFrame, report: dict, n: int) -> pd.DataFrame:
@@ -71,7 +83,7 @@ def summary(done: Explained, rows: pd.DataFrame, report: dict) -> dict:
              "raw": done.raw[i].tolist(),
              "contributions": {o: dict(zip(done.columns, done.values[i, :, j].tolist(), strict=True))
                                for j, o in enumerate(done.outputs)}}
-            for i, line in enumerate(rows.index)
+            for i, line in enumerate(rows.index[:len(done.raw)])
         ],
     }
 

@@ -42,7 +42,11 @@ class ExplainConfig(Section):
     )
     rows: int = Field(200, ge=1, le=100_000, description="Test rows explained one by one (the largest errors first).")
     background: int = Field(
-        20, ge=1, le=1000, description="Training rows the permutation explainer replaces a column's value from."
+        10, ge=1, le=1000, description="Training rows the permutation explainer replaces a column's value from."
+    )
+    permutation_rows: int = Field(
+        20, ge=1, le=100_000, description="Rows the run explains when the family needs the permutation explainer "
+        "(each row costs 2 x columns x background predictions): the worst of the explained rows.",
     )
     max_rows: int = Field(100_000, ge=1, description="The most rows `modelfab explain` and POST /explain take at once.")
 
