@@ -19,8 +19,6 @@ from modelfab.errors import ExplainError
 from modelfab.explain.columns import feature_sources, to_inputs
 from modelfab.models.base import Contributions
 
-EXACT = {"lightgbm", "linear", "extra_trees", "random_forest"}
-
 
 @dataclass
 class Explained:

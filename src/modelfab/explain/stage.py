@@ -45,14 +45,9 @@ def explain(package: ModelPackage, splits: Splits, report: DataReport, explain: 
 
 
 def _has_exact(predictor: Predictor) -> bool:
-    from modelfab.explain.compute import EXACT
-
-    family = predictor.meta.get("family")
-    if family == "search":
-        family = (predictor.meta["config"].get("model") or {}).get("type", family)
-    if family == "blend":
+    if predictor.members:
         return all(_has_exact(member) for _, member in predictor.members)
-    return family in EXACT
+    return predictor.model.has_contributions
 
 
 def worst_first(predictor: Predictor, test: pd.DataFrame, report: dict, n: int) -> pd.DataFrame:

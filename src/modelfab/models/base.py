@@ -108,6 +108,11 @@ class ModelFamily(ABC):
         NotImplementedError and are explained by a model-agnostic method instead."""
         raise NotImplementedError(f"{self.type} has no exact contributions")
 
+    @property
+    def has_contributions(self) -> bool:
+        """Whether `contributions` is exact here (the family overrides it)."""
+        return type(self).contributions is not ModelFamily.contributions
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         scores = self.predict_scores(X)
         return scores.argmax(axis=1) if self.kind.has_classes else scores

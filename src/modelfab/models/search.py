@@ -106,6 +106,10 @@ class SearchModel(ModelFamily):
     def contributions(self, X: Any) -> Contributions:
         return self.best_.contributions(X)
 
+    @property
+    def has_contributions(self) -> bool:
+        return self.best_.has_contributions
+
     def feature_importance(self) -> np.ndarray:
         self._check_fitted("best_")
         if not hasattr(self.best_, "feature_importance"):
