@@ -35,6 +35,10 @@ class Explained:
     space: str
     outputs: list[str]
 
+    def chosen(self) -> np.ndarray:
+        """Per row, the output a one-output answer shows: the only one, or the predicted class."""
+        return self.raw.argmax(axis=1) if len(self.outputs) > 1 else np.zeros(len(self.raw), dtype=int)
+
 
 def explain_frame(predictor, frame: pd.DataFrame, method: str = "auto",  # noqa: ANN001
                   background: pd.DataFrame | None = None, background_rows: int = 20,

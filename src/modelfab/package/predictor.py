@@ -65,21 +65,17 @@ class Predictor:
         Pipeline's numbers on the package's reference rows; else None (the Pipeline is used)."""
         import warnings
 
-        import pyarrow.parquet as pq
-
         from modelfab.features.records import RecordTransform, Unsupported
 
-        reference = self.folder / "reference.parquet"
-        if self.members or not reference.is_file():
+        if self.members or not (self.folder / "reference.parquet").is_file():
             return None
         try:
             fast = RecordTransform(self.transform)
         except Unsupported:
             return None
-        first = next(pq.ParquetFile(reference).iter_batches(batch_size=64, columns=self.meta["inputs"]), None)
-        if first is None:
+        sample = self.reference_rows(64, self.meta["inputs"])
+        if sample is None:
             return None
-        sample = first.to_pandas()[self.meta["inputs"]]
         expected = self.transform.transform(sample).astype(np.float32)
         got = fast.transform(sample.to_dict("records"))
         if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-6, atol=1e-9, equal_nan=True):
@@ -87,6 +83,16 @@ class Predictor:
                           "using the Pipeline", stacklevel=2)
             return None
         return fast
+
+    def reference_rows(self, rows: int, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """The first `rows` of the package's reference sample (reading no more), or None."""
+        import pyarrow.parquet as pq
+
+        path = self.folder / "reference.parquet"
+        if not path.is_file():
+            return None
+        batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns), None)
+        return None if batch is None else batch.to_pandas()
 
     def scores_of_records(self, records: list[dict]) -> np.ndarray:
         """Scores for records already checked against the input schema (the server's request models)."""

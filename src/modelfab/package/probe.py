@@ -62,20 +62,17 @@ def _in_subprocess(folder: Path, timeout: float) -> tuple[int | None, str | None
 def _answer(folder: Path) -> str | None:
     """In the child: load the package and score its reference rows; the error, if any."""
     try:
-        import pyarrow.parquet as pq
-
         from modelfab.package.predictor import Predictor
 
         predictor = Predictor(folder)
         predictor.warm()
-        reference = folder / "reference.parquet"
         kinds = {c["kind"] for c in predictor.meta["schema"]["columns"].values()}
         # Image paths in the reference point at the training machine's files, and a window of
         # sensor rows needs whole units: those packages are loaded only.
-        if reference.is_file() and "image" not in kinds and not predictor.meta.get("layout"):
-            batch = next(pq.ParquetFile(reference).iter_batches(PROBE_ROWS, columns=predictor.meta["inputs"]), None)
-            if batch is not None:
-                predictor.predict_frame(batch.to_pandas(), source="the package's reference rows")
+        flat = (predictor.meta.get("layout") or {"kind": "flat"})["kind"] == "flat"
+        rows = predictor.reference_rows(PROBE_ROWS, predictor.meta["inputs"]) if flat and "image" not in kinds else None
+        if rows is not None:
+            predictor.predict_frame(rows, source="the package's reference rows")
         return None
     except Exception as exc:  # noqa: BLE001 - everything is reported to the parent
         return f"{type(exc).__name__}: {exc}"

@@ -19,17 +19,14 @@ from modelfab.spec.sections.data import DataConfig
 
 
 def predict_file(project: Project, ref: str, source: Path, output: Path) -> tuple[int, str]:
-    model, version, package = _package(project, ref)
-    probe(package, f"{model} version {version}", project.store_dir / "cache")
-    predictor = Predictor(package)
-    frame = read_input(source, project.spec.data, project.path(project.spec.data.source))
+    predictor, frame, version = _open(project, ref, source)
     for name, column in predictor.meta["schema"]["columns"].items():
         if column["kind"] == "image":  # a manifest's relative paths are relative to the manifest
             frame = resolve_paths(frame, name, source.parent, source.name)
     predictions = predictor.predict_frame(frame, source=str(source))
     result = frame.join(predictions, rsuffix="_predicted")
     _write(result, output)
-    return len(result), f"{model} version {version}"
+    return len(result), version
 
 
 def explain_file(project: Project, ref: str, source: Path, output: Path) -> tuple[int, str, str]:
@@ -38,27 +35,30 @@ def explain_file(project: Project, ref: str, source: Path, output: Path) -> tupl
     method); for multiclass, those of the predicted class, named in `class`."""
     from modelfab.explain.compute import explain_frame
 
-    model, version, package = _package(project, ref)
-    probe(package, f"{model} version {version}", project.store_dir / "cache")
-    predictor = Predictor(package)
-    frame = read_input(source, project.spec.data, project.path(project.spec.data.source))
-    limit = project.spec.explain.max_rows
-    if len(frame) > limit:
-        raise DataError(f"{source}: {len(frame)} rows, more than explain.max_rows {limit}; split the file or raise the limit")
+    predictor, frame, version = _open(project, ref, source)
+    cfg = project.spec.explain
+    if len(frame) > cfg.max_rows:
+        raise DataError(f"{source}: {len(frame)} rows, more than explain.max_rows {cfg.max_rows}; split the file "
+                        "or raise the limit")
     predictor.check(frame, str(source))
-    background = pd.read_parquet(package / "reference.parquet").head(project.spec.explain.background) \
-        if (package / "reference.parquet").is_file() else None
-    done = explain_frame(predictor, frame[predictor.meta["inputs"]], project.spec.explain.method, background,
-                         project.spec.explain.background)
-    pick = done.raw.argmax(axis=1) if len(done.outputs) > 1 else np.zeros(len(frame), dtype=int)
-    rows = np.arange(len(frame))
+    done = explain_frame(predictor, frame[predictor.meta["inputs"]], cfg.method,
+                         predictor.reference_rows(cfg.background), cfg.background)
+    pick, rows = done.chosen(), np.arange(len(frame))
     result = pd.DataFrame(done.values[rows, :, pick], columns=done.columns, index=frame.index)
     if len(done.outputs) > 1:
         result.insert(0, "class", [done.outputs[k] for k in pick])
     result["base_value"] = done.base[pick]
     result[done.space] = done.raw[rows, pick]
     _write(result, output)
-    return len(result), f"{model} version {version}", done.method
+    return len(result), version, done.method
+
+
+def _open(project: Project, ref: str, source: Path) -> tuple[Predictor, pd.DataFrame, str]:
+    """The registered package (its digest checked, tried in a child process), and the file to score."""
+    model, version, package = _package(project, ref)
+    probe(package, f"{model} version {version}", project.store_dir / "cache")
+    frame = read_input(source, project.spec.data, project.path(project.spec.data.source))
+    return Predictor(package), frame, f"{model} version {version}"
 
 
 def _write(result: pd.DataFrame, output: Path) -> None:

@@ -36,13 +36,7 @@ class Served:
     @cached_property
     def background(self) -> Any:
         """The package's first reference rows (a permutation explainer's), read on first use, or None."""
-        path = self.predictor.folder / "reference.parquet"
-        if not path.is_file():
-            return None
-        import pyarrow.parquet as pq
-
-        batch = next(pq.ParquetFile(path).iter_batches(1000), None)
-        return None if batch is None else batch.to_pandas()
+        return self.predictor.reference_rows(1000)
 
 
 class ModelHolder:

@@ -36,7 +36,7 @@ def add_routes(app: FastAPI, server: Server, Record: Any, Batch: Any) -> None:  
             done = explain_records(served.predictor, records, cfg.method, served.background, cfg.background)
         except FabError as exc:  # a family this cannot explain yet: said, not a 500
             raise HTTPException(409, str(exc)) from None
-        pick = done.raw.argmax(axis=1) if len(done.outputs) > 1 else [0] * len(records)
+        pick = done.chosen()
         return s.ExplainResponse(model=served.name, version=served.version, method=done.method, space=done.space,
                                  explanations=[s.Explanation(
                                      output=done.outputs[k], base_value=float(done.base[k]), raw=float(done.raw[i, k]),
