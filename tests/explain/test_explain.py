@@ -99,7 +99,7 @@ def test_a_family_without_exact_values_takes_the_permutation_path_and_still_adds
     spec = BINARY_SPEC.replace("train: {type: lightgbm, n_estimators: 60, learning_rate: 0.1, num_leaves: 8, "
                                "early_stopping_rounds: 20}",
                                "train: {type: mlp, epochs: 3, hidden: [16]}")
-    path = write_project(tmp_path, machine_table(), spec + "explain: {rows: 20}\n")
+    path = write_project(tmp_path, machine_table(), spec + "explain: {rows: 20, method: permutation}\n")
     result = cli("run", path)
     assert result.exit_code == 0, result.output
     [found] = list((tmp_path / ".fab" / "objects").rglob("explanation.json"))
@@ -110,8 +110,12 @@ def test_a_family_without_exact_values_takes_the_permutation_path_and_still_adds
         assert total == pytest.approx(row["raw"][0], abs=1e-6)
     strict = write_project(tmp_path / "strict", machine_table(), spec + "explain: {method: exact}\n")
     refused = cli("run", strict)
-    assert refused.exit_code == 2 and "explain.method: exact: the mlp family has no exact contributions" in \
-        " ".join(refused.output.split())
+    assert refused.exit_code == 2 and "explain.method: exact: the mlp family has no exact contributions; its " \
+        "methods: gradients, permutation" in " ".join(refused.output.split())
+    trees = write_project(tmp_path / "trees", machine_table(), BINARY_SPEC + "explain: {method: gradients}\n")
+    refused = cli("run", trees)
+    assert refused.exit_code == 2 and "explain.method: gradients: the lightgbm family is not a net; its methods: " \
+        "exact, permutation" in " ".join(refused.output.split())
     assert "Traceback" not in refused.output
 
 

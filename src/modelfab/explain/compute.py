@@ -1,9 +1,11 @@
 """Contributions of a package's inputs to its raw output, for any family.
 
 Exact where the family has it (`ModelFamily.contributions`: LightGBM's own tree SHAP, SHAP's
-TreeExplainer for the forests, a linear model's coefficients); else SHAP's permutation explainer
-on the model's feature matrix, with a sample of training rows as the background (one forward and
-one backward pass per permutation, which keeps additivity exact). A regression blend's are the
+TreeExplainer for the forests, a linear model's coefficients); Integrated Gradients for the nets
+(`explain.gradients`: pixels, time steps and channels, tokens, or the raw image through a
+backbone); else SHAP's permutation explainer on the model's feature matrix, with a sample of
+training rows as the background (one forward and one backward pass per permutation, which keeps
+additivity exact). A regression blend's are the
 weighted sum of its members' (all in values); a blend of classifiers averages probabilities,
 which its members' margins do not add up to: not explained yet, and said so.
 """
@@ -23,7 +25,9 @@ from modelfab.models.base import Contributions
 @dataclass
 class Explained:
     """Contributions in the user's columns (`values`: rows, columns, outputs) and in the model's
-    features (`feature_values`), with the base value and the raw output they add up to."""
+    features (`feature_values`), with each row's base value and raw output they add up to
+    (`base`, `raw`: rows, outputs). `maps`: per row, a heat map over the image's pixels (nets
+    reading images). An output a method left out (a backbone explains the shown class) is NaN."""
 
     columns: list[str]
     values: np.ndarray
@@ -34,6 +38,10 @@ class Explained:
     method: str
     space: str
     outputs: list[str]
+    maps: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.base = np.broadcast_to(np.asarray(self.base, dtype=float), self.raw.shape).copy()
 
     def chosen(self) -> np.ndarray:
         """Per row, the output a one-output answer shows: the only one, or the predicted class."""
@@ -42,45 +50,88 @@ class Explained:
 
 def explain_frame(predictor, frame: pd.DataFrame, method: str = "auto",  # noqa: ANN001
                   background: pd.DataFrame | None = None, background_rows: int = 20,
-                  pick: np.ndarray | None = None) -> Explained:
+                  pick: np.ndarray | None = None, steps: int = 32, targets: np.ndarray | None = None) -> Explained:
     """Explain rows already checked against the package's schema: all of them, or the positions
-    in `pick` (the whole frame is transformed, so windows see each entity's history)."""
+    in `pick` (the whole frame is transformed, so windows see each entity's history). `targets`:
+    one output per explained row, for a method that explains one at a time."""
     if predictor.members:
         return _blend(predictor, frame, method, background, background_rows, pick)
     X = predictor.transform.transform(frame).astype(np.float32)
-    return explain_matrix(predictor, X if pick is None else X[pick], method, background, background_rows)
+    images = None
+    if _layout(predictor) == "embedding":  # a backbone is explained against the raw image
+        images = _images(predictor, frame if pick is None else frame.iloc[pick])
+    return explain_matrix(predictor, X if pick is None else X[pick], method, background, background_rows,
+                          steps=steps, images=images, targets=targets)
 
 
 def explain_records(predictor, records: list[dict], method: str = "auto",  # noqa: ANN001
-                    background: pd.DataFrame | None = None, background_rows: int = 20) -> Explained:
+                    background: pd.DataFrame | None = None, background_rows: int = 20, steps: int = 32) -> Explained:
     """Explain a few records already checked against the schema (the server's requests), through
     the pandas-free record path where the package has one."""
     fast = None if predictor.members else predictor.record_transform
     if fast is None:
         frame = pd.DataFrame.from_records(records, columns=predictor.meta["inputs"])
-        return explain_frame(predictor, frame, method, background, background_rows)
-    return explain_matrix(predictor, fast.transform(records), method, background, background_rows)
+        return explain_frame(predictor, frame, method, background, background_rows, steps=steps)
+    return explain_matrix(predictor, fast.transform(records), method, background, background_rows, steps=steps)
 
 
 def explain_matrix(predictor, X: np.ndarray, method: str, background: pd.DataFrame | None,  # noqa: ANN001
-                   background_rows: int) -> Explained:
+                   background_rows: int, steps: int = 32, images: np.ndarray | None = None,
+                   targets: np.ndarray | None = None) -> Explained:
     """Explain rows of the model's feature matrix, in the user's columns."""
     family = _family_name(predictor)
     contributions = None
-    if method in ("auto", "exact"):
+    nets = hasattr(predictor.model, "nets_")
+    if method == "gradients" and not nets:
+        raise ExplainError(f"explain.method: gradients: the {family} family is not a net; its methods: "
+                           f"{'exact, ' if predictor.model.has_contributions else ''}permutation (or auto)")
+    if nets and method in ("auto", "gradients"):
+        contributions = _gradients(predictor, X, background, background_rows, steps, images, targets)
+    elif method in ("auto", "exact"):
         try:
             contributions = predictor.model.contributions(X)
         except NotImplementedError:
             if method == "exact":
+                others = "gradients, permutation" if nets else "permutation"
                 raise ExplainError(f"explain.method: exact: the {family} family has no exact contributions; "
-                                "its methods: permutation (or auto)") from None
+                                   f"its methods: {others} (or auto)") from None
     if contributions is None:
         contributions = _permutation(predictor, X, background, background_rows, family)
-    features = list(predictor.meta["features"])
+    features = contributions.features or list(predictor.meta["features"])
     sources = feature_sources(features, list(predictor.meta["inputs"]), predictor.transform)
     columns, values = to_inputs(contributions.values, features, sources)
     return Explained(columns, values, features, contributions.values, contributions.base, contributions.raw,
-                     contributions.method, contributions.space, _outputs(predictor))
+                     contributions.method, contributions.space, _outputs(predictor), contributions.maps)
+
+
+def _gradients(predictor, X: np.ndarray, background: pd.DataFrame | None, rows: int, steps: int,  # noqa: ANN001
+               images: np.ndarray | None, targets: np.ndarray | None) -> Contributions:
+    from modelfab.explain.gradients import integrated_gradients
+
+    if background is None:
+        raise ExplainError("explain: Integrated Gradients needs background rows (the package's reference rows)")
+    sample = background.head(rows)
+    back = predictor.transform.transform(sample).astype(np.float32)
+    back_images = _images(predictor, sample) if images is not None else None
+    column = _image_step(predictor).column_ if images is not None else None
+    return integrated_gradients(predictor.model, X, back, steps, images, back_images, targets,
+                                list(predictor.meta["features"]), column)
+
+
+def _layout(predictor) -> str:  # noqa: ANN001
+    return (predictor.meta.get("layout") or {"kind": "flat"})["kind"]
+
+
+def _images(predictor, frame: pd.DataFrame) -> np.ndarray:  # noqa: ANN001
+    """The rows' images as the backbone reads them: (rows, 3, size, size) in [0, 1]."""
+    from modelfab.features.images import load_image
+
+    step = _image_step(predictor)
+    return np.stack([load_image(str(path), step.size, 3) for path in frame[step.column_]])
+
+
+def _image_step(predictor):  # noqa: ANN001, ANN202
+    return predictor.transform.named_steps["columns"].named_transformers_["image"]
 
 
 def _family_name(predictor) -> str:  # noqa: ANN001
@@ -105,9 +156,9 @@ def _output_of(predictor, scores: np.ndarray) -> np.ndarray:  # noqa: ANN001
 
 def _permutation(predictor, X: np.ndarray, background: pd.DataFrame | None, rows: int,  # noqa: ANN001
                  family: str) -> Contributions:
-    if (predictor.meta.get("layout") or {"kind": "flat"})["kind"] != "flat":
-        raise ExplainError(f"explain: the {family} family reads images, sequences or tokens; gradient "
-                        "attributions for them are not built yet (set explain.enabled: false)")
+    if _layout(predictor) != "flat":
+        raise ExplainError(f"explain.method: permutation: the {family} family reads images, sequences or tokens; "
+                           "its methods: gradients (or auto)")
     import shap
 
     if background is None:

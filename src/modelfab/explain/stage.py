@@ -20,34 +20,41 @@ from modelfab.tasks import get_task
 def explain(package: ModelPackage, splits: Splits, report: DataReport, explain: ExplainConfig,
             ctx) -> Explanation:  # noqa: ANN001
     folder = ctx.folder()
-    if not explain.enabled or report.data.get("image"):
-        reason = "explain.enabled is false" if not explain.enabled else "image models: gradient attributions are not built yet"
-        write_json(folder / "explanation.json", {"skipped": reason})
+    if not explain.enabled:
+        write_json(folder / "explanation.json", {"skipped": "explain.enabled is false"})
         return Explanation(folder)
     predictor = Predictor(package.path)
     test = splits.test
-    exact = _has_exact(predictor) or explain.method == "exact"
-    rows = worst_first(predictor, test, report.data, explain.rows if exact else min(explain.rows, explain.permutation_rows))
+    n = explain.rows if _cheap(predictor) or explain.method == "exact" else min(explain.rows, explain.permutation_rows)
+    rows = worst_first(predictor, test, report.data, n)
     background = splits.train.sample(min(explain.background, len(splits.train)), random_state=0)
     try:
         done = explain_frame(predictor, test, explain.method, background, explain.background,
-                             pick=test.index.get_indexer(rows.index))
+                             pick=test.index.get_indexer(rows.index), steps=explain.steps)
     except ExplainError as exc:
         if explain.method != "auto":
             raise
         write_json(folder / "explanation.json", {"skipped": str(exc)})  # said in the run summary
         return Explanation(folder)
-    write_json(folder / "explanation.json", summary(done, rows, report.data))
     from modelfab.explain.plots import write_plots
+    from modelfab.explain.views import views
 
-    write_plots(folder / "plots", done, rows)
+    shown = views(predictor, done, rows)
+    write_json(folder / "explanation.json", summary(done, rows, report.data) | shown.summary())
+    if done.maps is not None:
+        np.save(folder / "maps.npy", done.maps.astype(np.float16), allow_pickle=False)
+    write_plots(folder / "plots", done, rows, shown)
     return Explanation(folder)
 
 
-def _has_exact(predictor: Predictor) -> bool:
+def _cheap(predictor: Predictor) -> bool:
+    """Whether every test row the spec asks for can be explained: exact values, or a net's
+    gradients on a table, pixels or sensor windows (not through a backbone or a language model)."""
     if predictor.members:
-        return all(_has_exact(member) for _, member in predictor.members)
-    return predictor.model.has_contributions
+        return all(_cheap(member) for _, member in predictor.members)
+    layout = (predictor.meta.get("layout") or {"kind": "flat"})["kind"]
+    nets = hasattr(predictor.model, "nets_")
+    return predictor.model.has_contributions or (nets and layout in ("flat", "image", "sequence"))
 
 
 def worst_first(predictor: Predictor, test: pd.DataFrame, report: dict, n: int) -> pd.DataFrame:
@@ -65,22 +72,34 @@ def worst_first(predictor: Predictor, test: pd.DataFrame, report: dict, n: int) 
 
 
 def summary(done: Explained, rows: pd.DataFrame, report: dict) -> dict:
-    magnitude = np.abs(done.values).mean(axis=(0, 2))
-    by_feature = np.abs(done.feature_values).mean(axis=(0, 2))
+    magnitude = _mean_abs(done.values)
+    by_feature = _mean_abs(done.feature_values)
     return {
-        "method": done.method, "space": done.space, "outputs": done.outputs, "base": done.base.tolist(),
+        "method": done.method, "space": done.space, "outputs": done.outputs,
+        "base": _finite(np.nanmean(done.base, axis=0)),
         "global": {
             "inputs": dict(sorted(zip(done.columns, magnitude.tolist(), strict=True), key=lambda kv: -kv[1])),
             "features": dict(sorted(zip(done.features, by_feature.tolist(), strict=True), key=lambda kv: -kv[1])),
         },
         "rows": [
             {"line": int(line), "target": _plain(rows[report["target"]].iloc[i]), "error": float(rows["__error__"].iloc[i]),
-             "raw": done.raw[i].tolist(),
-             "contributions": {o: dict(zip(done.columns, done.values[i, :, j].tolist(), strict=True))
-                               for j, o in enumerate(done.outputs)}}
+             "raw": done.raw[i].tolist(), "base": done.base[i].tolist(), "shown": done.outputs[done.chosen()[i]],
+             "contributions": {o: dict(zip(done.columns, _finite(done.values[i, :, j]), strict=True))
+                               for j, o in enumerate(done.outputs) if not np.isnan(done.values[i, :, j]).all()}}
             for i, line in enumerate(rows.index[:len(done.raw)])
         ],
     }
+
+
+def _mean_abs(values: np.ndarray) -> np.ndarray:
+    """Mean |value| per column over rows and outputs, leaving out outputs a method did not explain."""
+    if np.isnan(values).all():
+        return np.zeros(values.shape[1])
+    return np.nan_to_num(np.nanmean(np.abs(values), axis=(0, 2)))
+
+
+def _finite(values: np.ndarray) -> list:
+    return [None if not np.isfinite(v) else float(v) for v in np.asarray(values, dtype=float).ravel()]
 
 
 def _plain(value: object) -> object:

@@ -59,6 +59,10 @@ class TextTokens(BaseEstimator, TransformerMixin):
             out[row, : len(ids)] = ids
         return out
 
+    def tokens_of(self, ids: list[int]) -> list[str]:
+        """The words of a row's ids (an explanation shows them), padding as ''."""
+        return ["" if i == 0 else "<unknown>" if i == UNKNOWN else self.vocabulary_[i - 2] for i in ids]
+
     def get_feature_names_out(self, input_features=None) -> np.ndarray:  # noqa: ANN001
         return np.array([f"{self.column_}#tok{i}" for i in range(self.max_length)], dtype=object)
 
@@ -88,6 +92,12 @@ class MiniLMTokens(BaseEstimator, TransformerMixin):
             ids = e.ids[: self.max_length - 1] + ([e.ids[-1]] if len(e.ids) >= self.max_length else [])
             out[row, : len(ids)] = ids  # keep [SEP] at the end of a cut text, as BERT saw in training
         return out
+
+    def tokens_of(self, ids: list[int]) -> list[str]:
+        from modelfab.nn.pretrained import minilm_tokenizer
+
+        tokenizer = minilm_tokenizer()
+        return ["" if i == 0 else tokenizer.id_to_token(i) or "?" for i in ids]
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:  # noqa: ANN001
         return np.array([f"{self.column_}#tok{i}" for i in range(self.max_length)], dtype=object)

@@ -45,15 +45,20 @@ class TrainContext:
 @dataclass
 class Contributions:
     """How much each model feature moved the raw output of each row: `values` (rows, features,
-    outputs), `base` (outputs,) and `raw` (rows, outputs), with base + values summed over the
-    features equal to raw. One output for binary (the positive class's margin or probability) and
-    regression, one per class for multiclass. `space` says what raw is: margin, probability, value."""
+    outputs), `base` (outputs,), or (rows, outputs) where each row has its own baseline, and `raw`
+    (rows, outputs), with base + values summed over the features equal to raw. One output for
+    binary (the positive class's margin or probability) and regression, one per class for
+    multiclass. `space` says what raw is: margin, probability, value. `features` names the values'
+    columns where they are not the model's features (an image instead of its backbone's
+    activations); `maps`, per row, a heat map over an image's pixels."""
 
     values: np.ndarray
     base: np.ndarray
     raw: np.ndarray
     method: str
     space: str
+    features: list[str] | None = None
+    maps: np.ndarray | None = None
 
 
 class ModelFamily(ABC):

@@ -50,6 +50,10 @@ class EfficientNetFront(nn.Module):
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """As forward, with gradients to the image (Integrated Gradients through the backbone)."""
         x = self._frozen_blocks(x)
         if self.cut == EFFICIENTNET_BLOCKS:
             m = self.m

@@ -42,12 +42,12 @@ def explain_file(project: Project, ref: str, source: Path, output: Path) -> tupl
                         "or raise the limit")
     predictor.check(frame, str(source))
     done = explain_frame(predictor, frame[predictor.meta["inputs"]], cfg.method,
-                         predictor.reference_rows(cfg.background), cfg.background)
+                         predictor.reference_rows(cfg.background), cfg.background, steps=cfg.steps)
     pick, rows = done.chosen(), np.arange(len(frame))
     result = pd.DataFrame(done.values[rows, :, pick], columns=done.columns, index=frame.index)
     if len(done.outputs) > 1:
         result.insert(0, "class", [done.outputs[k] for k in pick])
-    result["base_value"] = done.base[pick]
+    result["base_value"] = done.base[rows, pick]
     result[done.space] = done.raw[rows, pick]
     _write(result, output)
     return len(result), version, done.method

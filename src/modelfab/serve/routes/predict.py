@@ -33,13 +33,14 @@ def add_routes(app: FastAPI, server: Server, Record: Any, Batch: Any) -> None:  
         records = [r.model_dump(by_alias=True) for r in batch.records]
         cfg = server.project.spec.explain
         try:
-            done = explain_records(served.predictor, records, cfg.method, served.background, cfg.background)
+            done = explain_records(served.predictor, records, cfg.method, served.background, cfg.background,
+                                   steps=cfg.steps)
         except FabError as exc:  # a family this cannot explain yet: said, not a 500
             raise HTTPException(409, str(exc)) from None
         pick = done.chosen()
         return s.ExplainResponse(model=served.name, version=served.version, method=done.method, space=done.space,
                                  explanations=[s.Explanation(
-                                     output=done.outputs[k], base_value=float(done.base[k]), raw=float(done.raw[i, k]),
+                                     output=done.outputs[k], base_value=float(done.base[i, k]), raw=float(done.raw[i, k]),
                                      contributions=dict(zip(done.columns, done.values[i, :, k].tolist(), strict=True)))
                                      for i, k in enumerate(pick)])
 

@@ -35,18 +35,22 @@ class ExplainConfig(Section):
     """
 
     enabled: bool = Field(True, description="Explain the model after evaluating it.")
-    method: Literal["auto", "exact", "permutation"] = Field(
+    method: Literal["auto", "exact", "gradients", "permutation"] = Field(
         "auto", description="exact: SHAP values of the trees (LightGBM's own, SHAP's TreeExplainer for forests) "
-        "or a linear model's coefficients; permutation: SHAP's model-agnostic permutation explainer on a "
-        "sample; auto: exact where the family has it, else permutation.",
+        "or a linear model's coefficients; gradients: Integrated Gradients (Captum) for the nets; permutation: "
+        "SHAP's model-agnostic permutation explainer on a sample; auto: exact where the family has it, "
+        "gradients for nets, else permutation.",
     )
+    steps: int = Field(32, ge=4, le=512, description="Integrated Gradients: points along the path from the "
+                       "baseline to each row (more: a smaller completeness gap, proportionally slower).")
     rows: int = Field(200, ge=1, le=100_000, description="Test rows explained one by one (the largest errors first).")
     background: int = Field(
         10, ge=1, le=1000, description="Training rows the permutation explainer replaces a column's value from."
     )
     permutation_rows: int = Field(
-        20, ge=1, le=100_000, description="Rows the run explains when the family needs the permutation explainer "
-        "(each row costs 2 x columns x background predictions): the worst of the explained rows.",
+        20, ge=1, le=100_000, description="Rows the run explains when the family has no exact values (the "
+        "permutation explainer: each row costs 2 x columns x background predictions; a net's gradients "
+        "through an image backbone: steps passes per row): the worst of the explained rows.",
     )
     max_rows: int = Field(100_000, ge=1, description="The most rows `modelfab explain` and POST /explain take at once.")
 
