@@ -1,6 +1,7 @@
 """A blend of registered models: each member predicts through its own package, the blend is their
 weighted mean, and it runs through evaluate, the gate, the registry and batch prediction."""
 
+import json
 import textwrap
 
 import numpy as np
@@ -46,6 +47,10 @@ def test_a_blend_is_the_weighted_mean_of_its_members_packages(members, machines,
     np.testing.assert_allclose(blend.scores(rows), expected, rtol=1e-6)
     assert 0 < blend.meta["threshold"] < 1  # chosen on the validation rows' blended scores
     assert run.load("blessing").data["blessed"]  # evaluated, gated and registered like any model
+    explained = json.loads((run.store.path(run.refs["explanation"]) / "explanation.json").read_text())
+    assert explained["method"] == "permutation SHAP on the blend's input columns"
+    for row in explained["rows"]:  # in the blend's probabilities, which its members' margins do not add up to
+        assert row["base"][0] + sum(row["contributions"]["1"].values()) == pytest.approx(row["raw"][0], abs=1e-6)
 
     from modelfab.serve.batch import predict_file
 

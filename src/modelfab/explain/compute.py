@@ -7,7 +7,8 @@ backbone); else SHAP's permutation explainer on the model's feature matrix, with
 training rows as the background (one forward and one backward pass per permutation, which keeps
 additivity exact). A regression blend's are the
 weighted sum of its members' (all in values); a blend of classifiers averages probabilities,
-which its members' margins do not add up to: not explained yet, and said so.
+which its members' margins do not add up to: it is explained by the permutation explainer on the
+user's columns, in probabilities.
 """
 
 from __future__ import annotations
@@ -180,9 +181,8 @@ def _permutation(predictor, X: np.ndarray, background: pd.DataFrame | None, rows
 
 def _blend(predictor, frame: pd.DataFrame, method: str, background: pd.DataFrame | None,  # noqa: ANN001
            rows: int, pick: np.ndarray | None) -> Explained:
-    if predictor.task != "regression":
-        raise ExplainError("explain: a blend of classifiers averages probabilities, which its members' exact "
-                        "values (margins) do not add up to; explaining it is not built yet (explain.enabled: false)")
+    if predictor.task != "regression" or method == "permutation":
+        return _blend_permutation(predictor, frame if pick is None else frame.iloc[pick], background, rows)
     total = sum(weight for weight, _ in predictor.members)
     parts = [(weight / total, explain_frame(member, frame, method, background, rows, pick))
              for weight, member in predictor.members]
@@ -196,3 +196,42 @@ def _blend(predictor, frame: pd.DataFrame, method: str, background: pd.DataFrame
     methods = ", ".join(sorted({part.method for _, part in parts}))
     return Explained(columns, values, columns, values, base, raw, f"blend: weighted sum of its members' ({methods})",
                      "value", _outputs(predictor))
+
+
+def _blend_permutation(predictor, frame: pd.DataFrame, background: pd.DataFrame | None,  # noqa: ANN001
+                       rows: int) -> Explained:
+    """SHAP's permutation explainer over the blend's input columns (each member transforms them
+    its own way), in the blend's probabilities or values. Text and category columns travel as
+    codes: SHAP's masker takes numbers."""
+    import shap
+
+    if background is None:
+        raise ExplainError("explain: the permutation explainer needs background rows (the package's reference rows)")
+    columns = list(predictor.meta["inputs"])
+    both = pd.concat([frame[columns], background[columns].head(rows)])
+    codes = {c: pd.Index(both[c].dropna().unique()) for c in columns if not pd.api.types.is_numeric_dtype(both[c])}
+
+    def encode(part: pd.DataFrame) -> np.ndarray:
+        out = part[columns].copy()
+        for c, index in codes.items():
+            out[c] = index.get_indexer(out[c]).astype(float)
+        return out.to_numpy(dtype=float)
+
+    def f(matrix: np.ndarray) -> np.ndarray:
+        decoded = pd.DataFrame(matrix, columns=columns)
+        for c, index in codes.items():
+            k = decoded[c].to_numpy().astype(int)
+            decoded[c] = pd.Series(np.where(k >= 0, index.to_numpy(dtype=object)[k.clip(0)], None), dtype=object)
+        return _output_of(predictor, predictor.unchecked_scores(decoded.astype({c: frame[c].dtype for c in columns
+                                                                                 if c not in codes})))
+
+    X = encode(frame)
+    explainer = shap.PermutationExplainer(f, shap.maskers.Independent(encode(both.iloc[len(frame):]),
+                                                                      max_samples=rows))
+    result = explainer(X, max_evals=2 * len(columns) + 2, silent=True)
+    values = np.asarray(result.values, dtype=float)
+    values = values if values.ndim == 3 else values[:, :, None]
+    base = np.asarray(result.base_values, dtype=float).reshape(len(frame), -1)
+    space = "value" if predictor.task == "regression" else "probability"
+    return Explained(columns, values, columns, values, base, f(X), "permutation SHAP on the blend's input columns",
+                     space, _outputs(predictor))

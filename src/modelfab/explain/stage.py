@@ -50,8 +50,8 @@ def explain(package: ModelPackage, splits: Splits, report: DataReport, explain: 
 def _cheap(predictor: Predictor) -> bool:
     """Whether every test row the spec asks for can be explained: exact values, or a net's
     gradients on a table, pixels or sensor windows (not through a backbone or a language model)."""
-    if predictor.members:
-        return all(_cheap(member) for _, member in predictor.members)
+    if predictor.members:  # a blend of classifiers is explained by permutation
+        return predictor.task == "regression" and all(_cheap(member) for _, member in predictor.members)
     layout = (predictor.meta.get("layout") or {"kind": "flat"})["kind"]
     nets = hasattr(predictor.model, "nets_")
     return predictor.model.has_contributions or (nets and layout in ("flat", "image", "sequence"))
