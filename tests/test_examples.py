@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import modelfab
+from tests.browser import CHROMIUM, assert_opens
 from tests.conftest import SHARED
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -29,6 +30,14 @@ def test_example_variant_is_valid(variant):
     assert modelfab.load_spec(EXAMPLES / variant).spec.name == f"{folder}-{file.split('.')[1]}"
 
 
+def report_opens(run, tmp_path: Path) -> None:  # noqa: ANN001
+    """Every example's report opens in the browser: every image loads, nothing is fetched."""
+    report = run.store.path(run.refs["run_report"]) / "report.html"
+    assert report.is_file()
+    if CHROMIUM:  # .ci/run installs it; tests/report/test_browser.py says when it is missing
+        assert_opens(report, tmp_path, at_least=3)
+
+
 def copy(name: str, tmp_path: Path, *ignore: str) -> Path:
     # Keep the copy at the same depth beside the repo so ../../../shared paths still resolve.
     import uuid
@@ -45,6 +54,7 @@ def test_predictive_maintenance_example_runs(tmp_path):
         blessing = run.load("blessing").data
         assert blessing["blessed"], blessing["reason"]
         assert blessing["candidate"]["roc_auc"] > 0.9
+        report_opens(run, tmp_path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -58,6 +68,7 @@ def test_shared_examples_run(tmp_path, name, metric, bound):
         run = modelfab.run(modelfab.load_spec(folder), hooks=[])
         value = run.load("blessing").data["candidate"][metric]
         assert value <= bound if metric == "rmse" else value >= bound
+        report_opens(run, tmp_path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -93,6 +104,7 @@ def small_run(name: str, tmp_path: Path, spec: str, prepare: list[str], changes:
             text = text.replace(old, new)
         (folder / spec).write_text(text)
         run = modelfab.run(modelfab.load_spec(folder / spec), hooks=[])
+        report_opens(run, tmp_path)
         return run.load("blessing").data["candidate"]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -136,6 +148,7 @@ def test_turbofan_sequence_small(tmp_path, spec):
         (folder / spec).write_text(text)
         run = modelfab.run(modelfab.load_spec(folder / spec), hooks=[])
         assert run.load("blessing").data["candidate"]["rmse"] < 45
+        report_opens(run, tmp_path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -153,5 +166,6 @@ def test_turbofan_blend_small(tmp_path):
         run = modelfab.run(modelfab.load_spec(folder / "fab.blend.yaml"), hooks=[])
         blessing = run.load("blessing").data
         assert blessing["blessed"] and blessing["candidate"]["rmse"] < 45
+        report_opens(run, tmp_path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

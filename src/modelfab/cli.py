@@ -92,10 +92,6 @@ def run(
     project = load_spec(spec)
     result = run_pipeline(project, rerun_from=rerun_from)
     summary = summarize(result, time.perf_counter() - started)
-    if summary.get("report"):
-        from modelfab.report.index import remember
-
-        remember(project.store_dir, summary["run_id"], summary["report"])
     if as_json:
         print(json.dumps(summary, default=str))
     else:

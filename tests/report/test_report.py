@@ -30,10 +30,25 @@ def test_a_run_writes_a_self_contained_report_and_says_where(tmp_path):
     assert "Type &lt;b&gt;&amp;" in page and "Type <b>&" not in page  # a user's name is text, not markup
     assert not re.search(r"(src|href)=\"(?!data:)", page) and "<script" not in page and "http" not in page
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) == 5  # confusion matrix, ROC/PR, importance, the two explanation plots
+    # confusion matrix, ROC/PR, calibration, importance, three explanation plots, train beside test
+    assert len(images) == 8
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     assert "blessed" in page and "registered machines version 1" in page
+    assert "95% interval" in page and "the first run with a report in this store" in page
+    assert re.search(r"<td class=n>0\.\d+ – 0\.\d+</td>", page)  # an interval beside a metric
     assert cli("report", path).stdout.strip() == summary["report"]
     assert cli("report", path, "--run", summary["run_id"][:6]).stdout.strip() == summary["report"]
     missing = cli("report", path, "--run", "nope")
     assert missing.exit_code == 3 and "no report for run 'nope'" in missing.output
+
+
+def test_the_next_report_says_what_changed_since_the_last_run(tmp_path):
+    path = write_project(tmp_path, machine_table(), BINARY_SPEC)
+    assert cli("run", path).exit_code == 0
+    again = json.loads(cli("run", path, "--json").stdout.strip().splitlines()[-1])
+    assert "nothing: the same spec, data and model as the last run" in open(again["report"], encoding="utf-8").read()
+    path.write_text(path.read_text().replace("learning_rate: 0.1", "learning_rate: 0.05"))
+    changed = json.loads(cli("run", path, "--json").stdout.strip().splitlines()[-1])
+    page = open(changed["report"], encoding="utf-8").read()
+    assert "spec train.learning_rate: 0.1 -&gt; 0.05" in page
+    assert "package: a different artifact" in page and "metric roc_auc:" in page

@@ -24,3 +24,4 @@ def compute(task: str, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5
 def details(task: str, y: np.ndarray, scores: np.ndarray, classes: list, threshold: float) -> dict:
     """Per-class scores and the confusion matrix (rows: true class, columns: predicted)."""
     return get_task(task).details(y, scores, classes, threshold)
+

@@ -1,5 +1,5 @@
-"""PNG plots a person would rather see than read: confusion matrix, ROC/PR curves, residuals,
-feature importance."""
+"""PNG plots a person would rather see than read: confusion matrix, ROC/PR curves, calibration,
+residuals, feature importance."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def write_plots(folder: Path, task: str, y: np.ndarray, scores: np.ndarray, clas
     if not get_task(task).has_classes:
         written.append(_residuals(folder, y, scores))
     else:
-        written += [_confusion(folder, task, y, scores, classes, threshold), _curves(folder, task, y, scores, classes)]
+        written += [_confusion(folder, task, y, scores, classes, threshold), _curves(folder, task, y, scores, classes),
+                    _calibration(folder, task, y, scores, classes)]
     if importance:
         written.append(_importance(folder, importance))
     return written
@@ -70,6 +71,28 @@ def _curves(folder: Path, task: str, y, scores, classes) -> str:  # noqa: ANN001
     roc.set_title("ROC curve" + (" (one vs rest)" if task != "binary" else ""))
     pr.set_title("Precision-recall curve")
     return _save(fig, folder / "roc_pr_curves.png")
+
+
+def _calibration(folder: Path, task: str, y, scores, classes) -> str:  # noqa: ANN001
+    """Does a predicted 0.8 come true 8 times in 10? Binary: the positive class's probability;
+    multiclass: the predicted class's."""
+    from sklearn.calibration import calibration_curve
+
+    plt = _plt()
+    if task == "binary":
+        truth, p, what = (y == 1).astype(int), scores[:, 1], f"P({classes[1]})"
+    else:
+        truth, p, what = (scores.argmax(1) == y).astype(int), scores.max(1), "the predicted class's probability"
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2))
+    a.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfectly calibrated")
+    if truth.min() != truth.max():
+        observed, predicted = calibration_curve(truth, p, n_bins=10, strategy="quantile")
+        a.plot(predicted, observed, marker="o", label="this model")
+    a.set(xlabel=f"predicted {what}", ylabel="observed share", title="Calibration (test rows)", xlim=(0, 1), ylim=(0, 1))
+    a.legend(loc="upper left")
+    b.hist(p, bins=20, range=(0, 1))
+    b.set(xlabel=f"predicted {what}", ylabel="rows", title="How sure the model is")
+    return _save(fig, folder / "calibration.png")
 
 
 def _residuals(folder: Path, y, pred) -> str:  # noqa: ANN001

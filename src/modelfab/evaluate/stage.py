@@ -89,6 +89,10 @@ def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> 
         "trivial": get_task(rep["task"]).trivial(encode_target(splits.train[rep["target"]], rep), y,
                                                  len(rep["classes"])),
     }
+    if cfg.bootstrap and len(y):
+        from modelfab.evaluate.bootstrap import intervals
+
+        result["intervals"] = intervals(rep["task"], y, s, predictor.meta["threshold"], cfg.bootstrap)
     if spec.data.remaining_life and spec.data.remaining_life.horizon:
         result["validation"] = near_end_validation(predictor, splits, spec.data)
     if cfg.cv_folds:

@@ -72,6 +72,7 @@ class StageContext:
     store_dir: Path
     tmp: Path
     key: str = ""  # the stage's cache key: what a checkpoint of this computation is for
+    inputs: dict[str, str] = field(default_factory=dict)  # input name -> the artifact's digest (lineage)
     tracking_run_id: str | None = None  # the MLflow run of this pipeline run, if one is open
     events: Callable[..., None] | None = field(default=None, repr=False)
     pending: list[tuple] = field(default_factory=list)

@@ -25,6 +25,11 @@ PIPELINE = Pipeline((ingest, validate, clean, split, featurize, members, train, 
 
 
 def after_run(run: RunState) -> None:
-    """Record the champion while MLflow is loaded anyway, so the next run need not import it."""
+    """Record the champion while MLflow is loaded anyway, so the next run need not import it;
+    record the run's report, which the next report compares with."""
+    from modelfab.report import index
+
     spec = run.project.spec
     remember(run.store.cache, run.project.tracking_uri, spec.model_name, spec.register_.alias)
+    if "run_report" in run.refs:
+        index.remember(run.project.store_dir, run.run_id, str(run.store.path(run.refs["run_report"]) / "report.html"))

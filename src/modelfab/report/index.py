@@ -27,6 +27,12 @@ def remember(store_dir: Path, run_id: str, report: str) -> None:
     atomic_write_text(_path(store_dir), json.dumps(runs[-KEEP:]))
 
 
+def latest(store_dir: Path) -> str | None:
+    """The newest report on record, or None."""
+    runs = _read(store_dir)
+    return runs[-1][1] if runs else None
+
+
 def find(store_dir: Path, run_id: str | None = None) -> str:
     runs = _read(store_dir)
     if not runs:

@@ -1,8 +1,11 @@
-"""The report stage: after register, one report.html with the data, the metrics and plots, the
+"""The report stage: after register, one report.html with the spec and what changed since the
+last run, the data (train and test side by side), the metrics with their intervals and plots, the
 gate's verdict beside the champion's figures, the explanation and the lineage of this run."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from html import escape
 
 from modelfab.artifacts import (
@@ -13,28 +16,69 @@ from modelfab.artifacts import (
     ModelPackage,
     Registration,
     RunReport,
+    Splits,
     read_json,
+    write_json,
 )
 from modelfab.pipeline import stage
 from modelfab.report import html
+from modelfab.report.changes import RECORD, differences, last_run, previous_report
+from modelfab.spec.schema import FabSpec
+
+SPEC = tuple(f.alias or name for name, f in FabSpec.model_fields.items())  # the report shows the whole spec
 
 
-@stage("report", outputs={"run_report": RunReport}, sections=("name",))
-def report(report: DataReport, evaluation: Evaluation, explanation: Explanation, blessing: Blessing,
+@stage("report", outputs={"run_report": RunReport}, sections=SPEC, external=previous_report)
+def report(report: DataReport, splits: Splits, evaluation: Evaluation, explanation: Explanation, blessing: Blessing,
            registration: Registration, package: ModelPackage, ctx) -> RunReport:  # noqa: ANN001
     folder = ctx.folder()
     metrics = read_json(evaluation.path / "metrics.json")
     explained = read_json(explanation.path / "explanation.json")
+    record = run_record(ctx, metrics, registration.data)
+    write_json(folder / RECORD, record)
     sections = [
-        ("Data", data_section(report.data)),
+        ("The spec, and what changed since the last run", spec_section(record, last_run(ctx.store_dir))),
+        ("Data", data_section(report.data) + distributions_section(folder, splits, report.data, explained)),
         ("Metrics on the test rows", metrics_section(metrics, evaluation)),
         ("The gate", gate_section(blessing.data, registration.data)),
         ("Why the model says what it says", explanation_section(explained, explanation)),
-        ("Lineage", lineage_section(report.data, package, evaluation, explanation)),
+        ("Lineage", lineage_section(record, report.data)),
     ]
     text = html.page(f"{ctx.spec.name}: run report", sections)
     (folder / "report.html").write_text(text, encoding="utf-8")
     return RunReport(folder)
+
+
+def run_record(ctx, metrics: dict, registration: dict) -> dict:  # noqa: ANN001
+    spec = {key: _dump(getattr(ctx.spec, key)) for key in SPEC if getattr(ctx.spec, key) is not None}
+    text = json.dumps(spec, sort_keys=True, default=str)
+    return {"spec": spec, "spec_digest": hashlib.sha256(text.encode()).hexdigest(), "inputs": dict(ctx.inputs),
+            "metrics": metrics["metrics"], "mlflow_run_id": ctx.tracking_run_id,
+            "registered": {k: registration.get(k) for k in ("name", "version", "registered")}}
+
+
+def _dump(value: object) -> object:
+    return value.model_dump(mode="json", by_alias=True, exclude_defaults=False) if hasattr(value, "model_dump") else value
+
+
+def spec_section(record: dict, before: dict | None) -> str:
+    spec = json.dumps(record["spec"], indent=1, default=str)
+    return (html.items(differences(record, before))
+            + f"<details><summary>the whole spec, defaults filled in</summary><pre>{escape(spec)}</pre></details>")
+
+
+def distributions_section(folder, splits: Splits, rep: dict, explained: dict) -> str:  # noqa: ANN001
+    from modelfab.report.figures import distributions
+
+    ranked = list((explained.get("global") or {}).get("inputs", {}))
+    usable = [c for c in rep["features"] if rep["columns"].get(c, {}).get("kind") not in ("image", "text")]
+    order = [c for c in ranked if c in usable] + [c for c in usable if c not in ranked]
+    path = distributions(folder / "distributions.png", splits.train, splits.test, order)
+    if path is None:
+        return ""
+    made = html.image(path, "train and test distributions")
+    path.unlink()  # embedded in the page: the file is not kept twice
+    return "<h3>Training and test rows, side by side</h3>" + made
 
 
 def data_section(rep: dict) -> str:
@@ -51,10 +95,13 @@ def data_section(rep: dict) -> str:
 
 
 def metrics_section(metrics: dict, evaluation: Evaluation) -> str:
-    rows = [[name, value] for name, value in metrics["metrics"].items()]
+    spans = metrics.get("intervals", {})
+    rows = [[name, value, f"{spans[name][0]:.4g} – {spans[name][1]:.4g}" if name in spans else ""]
+            for name, value in metrics["metrics"].items()]
+    note = f"<p class=muted>95% intervals: the bootstrap over the {metrics['rows']} test rows</p>" if spans else ""
     plots = "".join(html.image(evaluation.path / "plots" / name, name) for name in metrics.get("plots", [])
                     if (evaluation.path / "plots" / name).is_file())
-    return html.table(["metric", "value"], rows, {1}) + plots
+    return html.table(["metric", "value", "95% interval"], rows, {1, 2}) + note + plots
 
 
 def gate_section(blessing: dict, registration: dict) -> str:
@@ -82,10 +129,15 @@ def explanation_section(explained: dict, explanation: Explanation) -> str:
     return text + "".join(html.image(p, p.stem) for p in sorted(plots.glob("*.png")))
 
 
-def lineage_section(rep: dict, package: ModelPackage, evaluation: Evaluation, explanation: Explanation) -> str:
+def lineage_section(record: dict, rep: dict) -> str:
     from modelfab.version import __version__
 
-    rows = [["data", rep["source"]], ["model package", package.path.name[:16]],
-            ["evaluation", evaluation.path.name[:16]], ["explanation", explanation.path.name[:16]],
-            ["modelfab", __version__]]
+    inputs = record["inputs"]
+    registered = record["registered"]
+    rows = [["data", rep["source"]], ["data (the split rows)", inputs.get("splits", "")[:16]],
+            ["spec", record["spec_digest"][:16]], ["model package", inputs.get("package", "")[:16]],
+            ["evaluation", inputs.get("evaluation", "")[:16]], ["explanation", inputs.get("explanation", "")[:16]],
+            ["modelfab (code)", __version__], ["MLflow run", record.get("mlflow_run_id") or "(no tracking)"],
+            ["registered", f"{registered['name']} version {registered['version']}" if registered.get("registered")
+             else "not registered"]]
     return html.table(["what", "digest or version"], rows)

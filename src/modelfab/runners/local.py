@@ -70,6 +70,7 @@ class LocalRunner:
         try:
             ctx = stage_context(run, stage)
             ctx.key = stage_key(run, stage, ctx, inputs, config)
+            ctx.inputs = {name: ref.digest for name, ref in inputs.items()}
             hit = None if force else cached_outputs(run, stage, ctx)
             if hit:
                 outputs, cached = hit, True

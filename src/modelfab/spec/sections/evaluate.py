@@ -15,7 +15,11 @@ Metric = Literal[tuple(dict.fromkeys(m for t in TASKS.values() for m in t.metric
 
 class EvaluateConfig(Section):
     cv_folds: int = Field(0, ge=0, le=20, description="k-fold cross-validation on the training rows; 0 is off.")
-    plots: bool = Field(True, description="Write PNG plots (confusion matrix, ROC/PR, residuals, importance).")
+    plots: bool = Field(True, description="Write PNG plots (confusion matrix, ROC/PR, calibration, residuals, "
+                        "importance).")
+    bootstrap: int = Field(
+        200, ge=0, le=10_000, description="Resamples of the test rows for each metric's 95% interval; 0 is off.",
+    )
     importance_repeats: int = Field(
         5, ge=0, le=100, description="Permutation-importance repeats per input column; 0 is off."
     )
