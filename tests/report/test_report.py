@@ -34,7 +34,7 @@ def test_a_run_writes_a_self_contained_report_and_says_where(tmp_path):
     assert len(images) == 8
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     assert "blessed" in page and "registered machines version 1" in page
-    assert "95% interval" in page and "the first run with a report in this store" in page
+    assert "95% interval" in page and "the first run in this store" in page
     assert re.search(r"<td class=n>0\.\d+ – 0\.\d+</td>", page)  # an interval beside a metric
     assert cli("report", path).stdout.strip() == summary["report"]
     assert cli("report", path, "--run", summary["run_id"][:6]).stdout.strip() == summary["report"]
@@ -42,13 +42,22 @@ def test_a_run_writes_a_self_contained_report_and_says_where(tmp_path):
     assert missing.exit_code == 3 and "no report for run 'nope'" in missing.output
 
 
-def test_the_next_report_says_what_changed_since_the_last_run(tmp_path):
+def test_the_next_report_says_what_changed_since_the_last_different_run(tmp_path):
+    def run() -> tuple[dict, str]:
+        result = cli("run", path, "--json")
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        return summary, open(summary["report"], encoding="utf-8").read()
+
     path = write_project(tmp_path, machine_table(), BINARY_SPEC)
-    assert cli("run", path).exit_code == 0
-    again = json.loads(cli("run", path, "--json").stdout.strip().splitlines()[-1])
-    assert "nothing: the same spec, data and model as the last run" in open(again["report"], encoding="utf-8").read()
+    first, _ = run()
+    again, _ = run()
+    assert again["report"] == first["report"]
+    assert all(s["cached"] for name, s in again["stages"].items() if name not in ("members", "champion"))
     path.write_text(path.read_text().replace("learning_rate: 0.1", "learning_rate: 0.05"))
-    changed = json.loads(cli("run", path, "--json").stdout.strip().splitlines()[-1])
-    page = open(changed["report"], encoding="utf-8").read()
+    changed, page = run()
     assert "spec train.learning_rate: 0.1 -&gt; 0.05" in page
     assert "package: a different artifact" in page and "metric roc_auc:" in page
+    path.write_text(path.read_text().replace("learning_rate: 0.05", "learning_rate: 0.1"))
+    back, page = run()  # compared with the run in between, not with itself
+    assert back["report"] != first["report"] and "spec train.learning_rate: 0.05 -&gt; 0.1" in page

@@ -27,10 +27,9 @@ def remember(store_dir: Path, run_id: str, report: str) -> None:
     atomic_write_text(_path(store_dir), json.dumps(runs[-KEEP:]))
 
 
-def latest(store_dir: Path) -> str | None:
-    """The newest report on record, or None."""
-    runs = _read(store_dir)
-    return runs[-1][1] if runs else None
+def reports(store_dir: Path) -> list[str]:
+    """The reports on record, oldest first."""
+    return [path for _, path in _read(store_dir)]
 
 
 def find(store_dir: Path, run_id: str | None = None) -> str:

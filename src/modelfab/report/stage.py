@@ -4,7 +4,6 @@ gate's verdict beside the champion's figures, the explanation and the lineage of
 
 from __future__ import annotations
 
-import hashlib
 import json
 from html import escape
 
@@ -22,13 +21,18 @@ from modelfab.artifacts import (
 )
 from modelfab.pipeline import stage
 from modelfab.report import html
-from modelfab.report.changes import RECORD, differences, last_run, previous_report
+from modelfab.report.changes import RECORD, differences, digest, previous, spec_of
 from modelfab.spec.schema import FabSpec
 
 SPEC = tuple(f.alias or name for name, f in FabSpec.model_fields.items())  # the report shows the whole spec
 
 
-@stage("report", outputs={"run_report": RunReport}, sections=SPEC, external=previous_report)
+def _previous_report(ctx, store) -> str:  # noqa: ANN001
+    """The earlier run this report compares with is part of its cache key: never stale."""
+    return previous(ctx, SPEC)[0]
+
+
+@stage("report", outputs={"run_report": RunReport}, sections=SPEC, external=_previous_report)
 def report(report: DataReport, splits: Splits, evaluation: Evaluation, explanation: Explanation, blessing: Blessing,
            registration: Registration, package: ModelPackage, ctx) -> RunReport:  # noqa: ANN001
     folder = ctx.folder()
@@ -37,7 +41,7 @@ def report(report: DataReport, splits: Splits, evaluation: Evaluation, explanati
     record = run_record(ctx, metrics, registration.data)
     write_json(folder / RECORD, record)
     sections = [
-        ("The spec, and what changed since the last run", spec_section(record, last_run(ctx.store_dir))),
+        ("The spec, and what changed since the last run", spec_section(record, previous(ctx, SPEC)[1])),
         ("Data", data_section(report.data) + distributions_section(folder, splits, report.data, explained)),
         ("Metrics on the test rows", metrics_section(metrics, evaluation)),
         ("The gate", gate_section(blessing.data, registration.data)),
@@ -50,15 +54,10 @@ def report(report: DataReport, splits: Splits, evaluation: Evaluation, explanati
 
 
 def run_record(ctx, metrics: dict, registration: dict) -> dict:  # noqa: ANN001
-    spec = {key: _dump(getattr(ctx.spec, key)) for key in SPEC if getattr(ctx.spec, key) is not None}
-    text = json.dumps(spec, sort_keys=True, default=str)
-    return {"spec": spec, "spec_digest": hashlib.sha256(text.encode()).hexdigest(), "inputs": dict(ctx.inputs),
+    spec = spec_of(ctx, SPEC)
+    return {"spec": spec, "spec_digest": digest(spec), "inputs": dict(ctx.inputs),
             "metrics": metrics["metrics"], "mlflow_run_id": ctx.tracking_run_id,
             "registered": {k: registration.get(k) for k in ("name", "version", "registered")}}
-
-
-def _dump(value: object) -> object:
-    return value.model_dump(mode="json", by_alias=True, exclude_defaults=False) if hasattr(value, "model_dump") else value
 
 
 def spec_section(record: dict, before: dict | None) -> str:

@@ -69,8 +69,8 @@ class LocalRunner:
         self.hooks.before_stage(run, stage)
         try:
             ctx = stage_context(run, stage)
-            ctx.key = stage_key(run, stage, ctx, inputs, config)
             ctx.inputs = {name: ref.digest for name, ref in inputs.items()}
+            ctx.key = stage_key(run, stage, ctx, inputs, config)
             hit = None if force else cached_outputs(run, stage, ctx)
             if hit:
                 outputs, cached = hit, True
