@@ -8,6 +8,7 @@ docs/benchmarks.md.
     python benchmarks/bench_explain.py --faithfulness   # top-3 columns against 3 random ones (AI4I, steel plates)
     python benchmarks/bench_explain.py --gradients      # one 224x224 image through EfficientNet-Lite0: time, peak memory
     python benchmarks/bench_explain.py --images         # NEU: masking the top 10% pixels against 10% at random
+    python benchmarks/bench_explain.py --report         # what the report (and its intervals) add to a run
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--faithfulness", action="store_true", help="measure faithfulness instead")
     parser.add_argument("--gradients", action="store_true", help="Integrated Gradients on one large image instead")
     parser.add_argument("--images", action="store_true", help="faithfulness of image heat maps (NEU) instead")
+    parser.add_argument("--report", action="store_true", help="time the report's part of a run instead")
     parser.add_argument("--one-image", choices=["batched", "unbatched"], help=argparse.SUPPRESS)  # the child's part
     args = parser.parse_args()
     if args.one_image:
@@ -45,6 +47,8 @@ def main() -> None:
         return gradients()
     if args.images:
         return image_faithfulness()
+    if args.report:
+        return report_cost()
     import lightgbm as lgb
     import shap
     from pydantic import TypeAdapter
@@ -319,6 +323,50 @@ def image_faithfulness(per_class: int = 60, steps: int = 16) -> None:
           [["top 10% pixels by attribution", f"{drop_top:.4f}", f"{drop_top / drop_rand:.2f}" if drop_rand > 0 else "-"],
            ["10% of pixels at random", f"{drop_rand:.4f}", "1.00"],
            ["(explain seconds)", f"{seconds:.1f}", f"{seconds / len(test):.2f} s per image"]])
+
+
+def report_cost(repeats: int = 3) -> None:
+    """The predictive-maintenance example from an empty store, `repeats` times: the report stage's
+    seconds, and the evaluate stage with its bootstrap intervals and calibration plot against
+    `evaluate: {bootstrap: 0, plots: false}` (the explain stage is left out, as the goal says)."""
+    import shutil
+    import statistics
+
+    from bench_tables import cli_run, copy_example
+
+    variants = {"evaluate, no intervals": {"bootstrap": 0}, "evaluate, no intervals or plots":
+                {"bootstrap": 0, "plots": "false"}}
+    seconds: dict[str, list[float]] = {"report": [], "evaluate": [], **{name: [] for name in variants},
+                                       "run (wall)": []}
+    for _ in range(repeats):
+        folder = copy_example("predictive-maintenance")
+        summary, wall = cli_run(folder)
+        seconds["report"].append(summary["stages"]["report"]["seconds"])
+        seconds["evaluate"].append(summary["stages"]["evaluate"]["seconds"])
+        seconds["run (wall)"].append(wall)
+        shutil.rmtree(folder, ignore_errors=True)
+    folder = copy_example("predictive-maintenance")
+    spec = folder / "fab.yaml"
+    text = spec.read_text()
+    for name, options in variants.items():
+        for _ in range(repeats):
+            shutil.rmtree(folder / ".fab", ignore_errors=True)
+            spec.write_text(_with_evaluate(text, options))
+            summary, _ = cli_run(folder)
+            seconds[name].append(summary["stages"]["evaluate"]["seconds"])
+    shutil.rmtree(folder, ignore_errors=True)
+    rows = [[name, f"{statistics.median(v):.3f}"] for name, v in seconds.items()]
+    table(f"The report's part of a predictive-maintenance run (median of {repeats} runs from an empty store)",
+          ["stage", "s"], rows)
+
+
+def _with_evaluate(text: str, options: dict) -> str:
+    """The spec with `options` added to its block-style evaluate section (or a new one)."""
+    lines = text.splitlines()
+    if "evaluate:" not in lines:
+        return text + "\nevaluate:\n" + "".join(f"  {k}: {v}\n" for k, v in options.items())
+    at = lines.index("evaluate:") + 1
+    return "\n".join(lines[:at] + [f"  {k}: {v}" for k, v in options.items()] + lines[at:]) + "\n"
 
 
 if __name__ == "__main__":

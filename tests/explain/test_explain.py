@@ -150,3 +150,31 @@ def test_post_explain_answers_contributions_that_add_up_and_names_bad_fields(tmp
         assert 1 / (1 + np.exp(-worn["raw"])) == pytest.approx(p, abs=1e-6)
         bad = server.post("/explain", json={"records": [{**row, "Torque [Nm]": "lots"}]})
         assert bad.status_code == 422 and "Torque [Nm]" in bad.text
+
+
+def test_a_package_from_before_explanations_is_explained_or_refused_by_name(tmp_path):
+    """Packages written before #19 have no reference rows: exact values need none; a method
+    that needs a background says so, never a traceback."""
+    import shutil
+
+    import modelfab
+    from modelfab.errors import ExplainError
+    from modelfab.explain.compute import explain_frame
+    from modelfab.package.predictor import Predictor
+
+    rows = machine_table(20, seed=3).drop(columns=["Machine failure", "UDI"])
+    mlp = BINARY_SPEC.replace("train: {type: lightgbm, n_estimators: 60, learning_rate: 0.1, num_leaves: 8, "
+                              "early_stopping_rounds: 20}", "train: {type: mlp, epochs: 2, hidden: [8]}")
+    for name, spec in (("trees", BINARY_SPEC), ("mlp", mlp)):
+        run = modelfab.run(modelfab.load_spec(write_project(tmp_path / name, machine_table(), spec)), hooks=[])
+        old = tmp_path / f"{name}-old"
+        shutil.copytree(run.store.path(run.refs["package"]), old, ignore=shutil.ignore_patterns("reference.parquet"))
+        predictor = Predictor(old)
+        background = predictor.reference_rows(10)
+        assert background is None
+        if name == "trees":
+            done = explain_frame(predictor, rows, "auto", background)
+            np.testing.assert_allclose(done.base[:, 0] + done.values[:, :, 0].sum(1), done.raw[:, 0], atol=1e-6)
+        else:
+            with pytest.raises(ExplainError, match="needs background rows"):
+                explain_frame(predictor, rows, "auto", background)
