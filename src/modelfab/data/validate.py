@@ -193,13 +193,16 @@ def infer_task(target: pd.Series, declared: str) -> tuple[str, list]:
         declared = "binary" if len(classes) == 2 else "multiclass"
     if declared == "binary" and len(classes) > 2:
         raise DataError(f"task is binary but target {target.name!r} has {len(classes)} classes: {classes[:10]}")
+    if declared == "anomaly" and len(classes) != 2:
+        raise DataError(f"task anomaly: label column {target.name!r} has {len(classes)} value(s) {classes[:10]}; "
+                        "expected two, the normal one and the anomalous one (data.positive names the anomalous)")
     return declared, classes
 
 
 def positive_last(target: pd.Series, task: str, classes: list, chosen: object, source: str) -> tuple[list, dict | None]:
     """A binary task's classes with the positive one last (index 1: the class scores, F1 and the
     threshold are about), and how it was chosen: `data.positive`, else the rarer class."""
-    if task != "binary":
+    if not get_task(task).binary:
         if chosen is not None:
             raise DataError(f"data.positive applies to a binary target; {target.name!r} is {task} here")
         return classes, None

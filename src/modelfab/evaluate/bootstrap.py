@@ -16,6 +16,7 @@ CELLS = 20_000_000  # resamples x rows held at once (160 MB of float64)
 def intervals(task: str, y: np.ndarray, scores: np.ndarray, threshold: float, resamples: int,
               seed: int = 0) -> dict[str, list[float]]:
     from modelfab.evaluate.metrics import decide
+    from modelfab.tasks import get_task
 
     n = len(y)
     resamples = max(0, min(resamples, CELLS // max(n, 1)))
@@ -25,8 +26,8 @@ def intervals(task: str, y: np.ndarray, scores: np.ndarray, threshold: float, re
     if task == "regression":
         drawn = _regression(W, np.asarray(y, dtype=float), np.asarray(scores, dtype=float).ravel())
     else:
-        drawn = _classes(W, np.asarray(y), decide(task, scores, threshold), scores.shape[1], task == "binary")
-        if task == "binary":
+        drawn = _classes(W, np.asarray(y), decide(task, scores, threshold), scores.shape[1], get_task(task).binary)
+        if get_task(task).binary:
             drawn |= _binary_aucs(W, np.asarray(y), scores[:, 1])
     return {name: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))]
             for name, v in drawn.items() if np.isfinite(v).sum() >= max(10, resamples // 2)}

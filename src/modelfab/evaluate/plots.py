@@ -61,14 +61,14 @@ def _curves(folder: Path, task: str, y, scores, classes) -> str:  # noqa: ANN001
 
     plt = _plt()
     fig, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4.2))
-    pairs = [(1, str(classes[1]))] if task == "binary" else list(enumerate(str(c) for c in classes))
+    pairs = [(1, str(classes[1]))] if get_task(task).binary else list(enumerate(str(c) for c in classes))
     for index, name in pairs:
         truth = (y == index).astype(int)
         if truth.min() == truth.max():
             continue
         RocCurveDisplay.from_predictions(truth, scores[:, index], name=name, ax=roc)
         PrecisionRecallDisplay.from_predictions(truth, scores[:, index], name=name, ax=pr)
-    roc.set_title("ROC curve" + (" (one vs rest)" if task != "binary" else ""))
+    roc.set_title("ROC curve" + (" (one vs rest)" if not get_task(task).binary else ""))
     pr.set_title("Precision-recall curve")
     return _save(fig, folder / "roc_pr_curves.png")
 
@@ -79,7 +79,7 @@ def _calibration(folder: Path, task: str, y, scores, classes) -> str:  # noqa: A
     from sklearn.calibration import calibration_curve
 
     plt = _plt()
-    if task == "binary":
+    if get_task(task).binary:
         truth, p, what = (y == 1).astype(int), scores[:, 1], f"P({classes[1]})"
     else:
         truth, p, what = (scores.argmax(1) == y).astype(int), scores.max(1), "the predicted class's probability"

@@ -21,6 +21,7 @@ import pandas as pd
 from modelfab.errors import ExplainError
 from modelfab.explain.columns import feature_sources, to_inputs
 from modelfab.models.base import Contributions
+from modelfab.tasks import get_task
 
 
 @dataclass
@@ -140,7 +141,7 @@ def _family_name(predictor) -> str:  # noqa: ANN001
 
 
 def _outputs(predictor) -> list[str]:  # noqa: ANN001
-    if predictor.task == "binary":
+    if get_task(predictor.task).binary:
         return [str(predictor.classes[1])]
     if predictor.task == "multiclass":
         return [str(c) for c in predictor.classes]
@@ -150,7 +151,7 @@ def _outputs(predictor) -> list[str]:  # noqa: ANN001
 def _output_of(predictor, scores: np.ndarray) -> np.ndarray:  # noqa: ANN001
     """The scores as the explained outputs: the positive class's probability, every class's, or the value."""
     scores = np.asarray(scores, dtype=float)
-    if predictor.task == "binary":
+    if get_task(predictor.task).binary:
         return scores[:, 1:2]
     return scores.reshape(len(scores), -1)
 

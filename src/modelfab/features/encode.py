@@ -34,7 +34,7 @@ class TopKByModel(SelectorMixin, BaseEstimator):
         import lightgbm as lgb
 
         X = np.asarray(X, dtype=float)
-        objective = {"regression": "regression", "binary": "binary"}.get(self.task, "multiclass")
+        objective = {"regression": "regression", "binary": "binary", "anomaly": "binary"}.get(self.task, "multiclass")
         params = {"objective": objective, "verbosity": -1, "seed": self.seed, "n_estimators": 100}
         if objective == "multiclass":
             params["num_class"] = int(np.max(y)) + 1

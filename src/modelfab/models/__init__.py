@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modelfab.models.base import ModelFamily, NotFittedError
+from modelfab.models.detectors import DETECTORS, DetectorsModel
 from modelfab.models.ensemble import EnsembleModel
 from modelfab.models.forest import ExtraTreesModel, RandomForestModel
 from modelfab.models.gbm import LightGBMModel
@@ -11,7 +12,8 @@ from modelfab.models.search import SearchModel
 from modelfab.spec.sections.nets import NET_TYPES
 
 FAMILIES: dict[str, type[ModelFamily]] = {
-    f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel, SearchModel)
+    f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel, SearchModel,
+                        *DETECTORS.values(), DetectorsModel)
 }
 
 

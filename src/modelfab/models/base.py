@@ -63,7 +63,7 @@ class Contributions:
 
 class ModelFamily(ABC):
     type: ClassVar[str]
-    tasks: ClassVar[frozenset[str]] = frozenset(TASKS)  # the tasks.TASKS it answers
+    tasks: ClassVar[frozenset[str]] = frozenset(n for n, t in TASKS.items() if not t.detector)  # the tasks it answers
     capabilities: ClassVar[frozenset[str]] = frozenset({"proba"})
     layout: dict | None = None  # how feature columns form images, sequences or tokens (nets read it)
     context: Any = None  # checkpointing and per-epoch logging lent by the train stage (nets use it)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from modelfab.artifacts.store import atomic_write_text
+from modelfab.tasks import get_task
 
 COLOURS = {"ok": "#2e7d32", "warn": "#ef6c00", "drift": "#c62828"}
 MAX_PANELS = 12
@@ -89,14 +90,14 @@ def _predictions_figure(report: dict, scores: np.ndarray, current: pd.DataFrame,
                                "current": pd.Series(p.get("current_shares", {}))}).fillna(0)
         shares.plot.bar(ax=ax, alpha=0.7)
     else:
-        ref = scores[:, 1] if predictor.task == "binary" else scores
-        column = f"proba_{predictor.classes[1]}" if predictor.task == "binary" else "prediction"
+        ref = scores[:, 1] if get_task(predictor.task).binary else scores
+        column = f"proba_{predictor.classes[1]}" if get_task(predictor.task).binary else "prediction"
         cur = pd.to_numeric(current[column], errors="coerce").dropna().to_numpy(dtype=float)
         bins = np.histogram_bin_edges(np.concatenate([ref, cur]), bins=40)
         ax.hist(ref, bins=bins, density=True, alpha=0.5, label="reference (training)")
         ax.hist(cur, bins=bins, density=True, alpha=0.5, label="current (logged)")
         ax.legend(fontsize=8)
-        if predictor.task == "binary":
+        if get_task(predictor.task).binary:
             ax.set_yscale("log")
     ax.set_title(f"predictions: {p.get('of', '')}", fontsize=10)
     fig.tight_layout()

@@ -109,7 +109,7 @@ def prediction_drift(predictor: Predictor, scores: np.ndarray, current: pd.DataF
     classes = [str(c) for c in predictor.classes]
     if not get_task(predictor.task).has_classes:
         return numeric_drift(pd.Series(scores), current["prediction"], cfg) | {"of": "predicted value"}
-    if predictor.task == "binary":
+    if get_task(predictor.task).binary:
         positive = classes[1]
         return numeric_drift(pd.Series(scores[:, 1]), current[f"proba_{positive}"], cfg) | {
             "of": f"probability of {positive}"}

@@ -29,6 +29,7 @@ def stage_status(project: Project) -> list[dict]:
         if stage.volatile:  # a look-up of outside state: do it, as a run would
             outputs, state = runner.compute(run, stage, inputs, ctx)[0], "checked"
         else:
+            ctx.inputs = {name: ref.digest for name, ref in inputs.items()}
             ctx.key = stage_key(run, stage, ctx, inputs, section_config(project.spec, stage))
             outputs, state = cached_outputs(run, stage, ctx), "cached"
             if outputs is None:

@@ -51,14 +51,15 @@ def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation, 
         info = registry.promote(c, name, existing[-1].version, register.alias)
         return Registration({"registered": False, "promoted": True, "name": name, "version": info.version,
                              "alias": register.alias, "reason": "this package was registered before; promoted it"})
-    version = log_and_register(c, ctx, package, evaluation, champion, b)
+    version, run_id = log_and_register(c, ctx, package, evaluation, champion, b)
     info = registry.promote(c, name, version, register.alias)
     return Registration({"registered": True, "name": name, "version": info.version, "alias": register.alias,
-                         "previous": b.get("champion")})
+                         "previous": b.get("champion"), "mlflow_run_id": run_id})
 
 
 def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, champion: Champion,  # noqa: ANN001
-                     blessing: dict) -> int:
+                     blessing: dict) -> tuple[int, str]:
+    """The new version and the MLflow run that logged it."""
     import warnings
 
     import lightgbm
@@ -95,4 +96,4 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, cham
         mv = mlflow.register_model(model_info.model_uri, name, tags=tags)
     if said.getvalue().strip():
         logging.getLogger("mlflow").info(said.getvalue().strip())
-    return int(mv.version)
+    return int(mv.version), run_id

@@ -42,7 +42,8 @@ def distributions(path: Path, train: pd.DataFrame, test: pd.DataFrame, columns: 
 
 
 def _numeric(ax, train: pd.Series, test: pd.Series) -> None:  # noqa: ANN001
-    a, b = train.dropna().to_numpy(dtype=float), test.dropna().to_numpy(dtype=float)
+    a, b = train.to_numpy(dtype=float), test.to_numpy(dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]  # missing and infinite readings are counted elsewhere
     both = np.concatenate([a, b])
     if not len(both):
         return

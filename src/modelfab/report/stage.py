@@ -56,8 +56,8 @@ def report(report: DataReport, splits: Splits, evaluation: Evaluation, explanati
 def run_record(ctx, metrics: dict, registration: dict) -> dict:  # noqa: ANN001
     spec = spec_of(ctx, SPEC)
     return {"spec": spec, "spec_digest": digest(spec), "inputs": dict(ctx.inputs),
-            "metrics": metrics["metrics"], "mlflow_run_id": ctx.tracking_run_id,
-            "registered": {k: registration.get(k) for k in ("name", "version", "registered")}}
+            "metrics": metrics["metrics"],
+            "registered": {k: registration.get(k) for k in ("name", "version", "registered", "mlflow_run_id")}}
 
 
 def spec_section(record: dict, before: dict | None) -> str:
@@ -136,7 +136,10 @@ def lineage_section(record: dict, rep: dict) -> str:
     rows = [["data", rep["source"]], ["data (the split rows)", inputs.get("splits", "")[:16]],
             ["spec", record["spec_digest"][:16]], ["model package", inputs.get("package", "")[:16]],
             ["evaluation", inputs.get("evaluation", "")[:16]], ["explanation", inputs.get("explanation", "")[:16]],
-            ["modelfab (code)", __version__], ["MLflow run", record.get("mlflow_run_id") or "(no tracking)"],
+            ["modelfab (code)", __version__],
+            # The run that registered the model: a report is content-addressed, so it names no run
+            # that merely found it cached (the tracking hook logs the report with its own run).
+            ["MLflow run (registered by)", registered.get("mlflow_run_id") or "(not registered by a tracked run)"],
             ["registered", f"{registered['name']} version {registered['version']}" if registered.get("registered")
              else "not registered"]]
     return html.table(["what", "digest or version"], rows)

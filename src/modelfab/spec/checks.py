@@ -46,6 +46,14 @@ def check_task(spec: FabSpec) -> list[str]:
     problems = []
     if spec.task != AUTO and not TASKS[spec.task].has_classes and spec.split.method == "stratified":
         problems.append("split.method: 'stratified' needs a classification task; use 'random' or 'group'")
+    from modelfab.spec.sections.detect import DETECTOR_TYPES
+
+    detector = spec.task != AUTO and TASKS[spec.task].detector
+    if detector and spec.train.type not in DETECTOR_TYPES:
+        problems.append(f"train.type: {spec.train.type!r} learns from labels; task {spec.task} takes a detector: "
+                        f"{', '.join(sorted(DETECTOR_TYPES))}")
+    if not detector and spec.train.type in DETECTOR_TYPES:
+        problems.append(f"train.type: {spec.train.type!r} is an anomaly detector; it needs task: anomaly")
     threshold = spec.train.decision_threshold
     if isinstance(threshold, float) and not 0 < threshold < 1:
         problems.append(f"train.decision_threshold: got {threshold}; expected a number between 0 and 1")

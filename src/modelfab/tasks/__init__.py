@@ -6,12 +6,13 @@ here, with `auto`, which validate resolves from the target)."""
 from __future__ import annotations
 
 from modelfab.errors import SpecError, did_you_mean
-from modelfab.tasks.base import LOWER_IS_BETTER, Task, better
+from modelfab.tasks.anomaly import Anomaly
+from modelfab.tasks.base import LOWER_IS_BETTER, UNRANKED, Task, better
 from modelfab.tasks.binary import Binary
 from modelfab.tasks.multiclass import Multiclass
 from modelfab.tasks.regression import Regression
 
-TASKS: dict[str, Task] = {t.name: t for t in (Binary(), Multiclass(), Regression())}
+TASKS: dict[str, Task] = {t.name: t for t in (Binary(), Multiclass(), Regression(), Anomaly())}
 AUTO = "auto"  # validate infers binary, multiclass or regression from the target
 
 
@@ -28,4 +29,4 @@ def all_metrics() -> set[str]:
     return {m for t in TASKS.values() for m in t.metrics}
 
 
-__all__ = ["AUTO", "LOWER_IS_BETTER", "TASKS", "Task", "all_metrics", "better", "get_task"]
+__all__ = ["AUTO", "LOWER_IS_BETTER", "TASKS", "UNRANKED", "Task", "all_metrics", "better", "get_task"]

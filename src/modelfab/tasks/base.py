@@ -17,6 +17,8 @@ import pandas as pd
 
 # Metrics (and training losses) where a smaller value is better; every direction test reads this.
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "loss", "train_loss"})
+# Figures with no better direction (the share of rows a detector flags): a gate bounds them.
+UNRANKED = frozenset({"flagged"})
 
 
 def better(metric: str, a: float, b: float) -> float:
@@ -31,6 +33,8 @@ class Task:
     pipeline: ClassVar[str] = "tables"  # pipelines.PIPELINES key
     needs_target: ClassVar[bool] = True
     has_classes: ClassVar[bool] = False  # the target is a label among `classes`
+    binary: ClassVar[bool] = False  # two classes, scored by the positive one's probability
+    detector: ClassVar[bool] = False  # models learn what normal looks like from the normal rows
     thresholded: ClassVar[bool] = False  # a decision threshold is chosen on validation rows (train)
     metrics: ClassVar[tuple[str, ...]] = ()
     default_metric: ClassVar[str] = ""

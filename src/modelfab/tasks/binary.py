@@ -10,6 +10,7 @@ from modelfab.tasks.classify import Classification
 
 class Binary(Classification):
     name = "binary"
+    binary = True
     thresholded = True
     default_metric = "f1"
 

@@ -46,7 +46,13 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
         X_valid, y_valid = watched
     else:
         model.fit(X, y, X_valid, y_valid, progress=ctx.progress)
-    threshold = choose_threshold(config.decision_threshold, rep["task"], y_valid, getattr(model, "valid_scores_", None))
+    scores = getattr(model, "valid_scores_", None)
+    if get_task(rep["task"]).detector:
+        from modelfab.train.threshold import detector_threshold
+
+        threshold = detector_threshold(config.threshold, y_valid, scores)
+    else:
+        threshold = choose_threshold(config.decision_threshold, rep["task"], y_valid, scores)
 
     folder = ctx.folder()
     (folder / "model").mkdir()

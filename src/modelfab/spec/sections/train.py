@@ -7,6 +7,13 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from modelfab.spec.sections.base import ModelConfig, Section
+from modelfab.spec.sections.detect import (
+    DetectorsConfig,
+    ECODConfig,
+    IsolationForestConfig,
+    KNNConfig,
+    LOFConfig,
+)
 from modelfab.spec.sections.nets import (
     CNNConfig,
     EfficientNetConfig,
@@ -201,6 +208,7 @@ class BlendConfig(ModelConfig):
 
 TrainConfig = Annotated[
     LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig | SearchConfig
-    | BlendConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig,
+    | BlendConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig
+    | IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig | DetectorsConfig,
     Field(discriminator="type"),
 ]

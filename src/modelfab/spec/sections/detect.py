@@ -1,0 +1,89 @@
+"""`train:` for `task: anomaly`: the detectors, chosen by `type:`. Each learns what normal looks
+like from the normal rows (`on: normal`, the default) or from every training row (`on: all`),
+and flags a row when its score passes the threshold the rule in `threshold:` sets on the
+validation rows (never on the test rows)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from modelfab.spec.sections.base import ModelConfig, Section
+
+
+class ThresholdRule(Section):
+    """Where the flag starts, chosen on the validation rows.
+
+    ```yaml
+    threshold: {rule: contamination, value: 0.02}   # flag the 2% most unusual validation rows
+    threshold: {rule: quantile, value: 0.99}        # above 99% of the normal validation rows
+    threshold: {rule: f1}                           # the F1-best on labelled validation rows
+    ```
+    """
+
+    rule: Literal["f1", "quantile", "contamination"] = Field("f1", description="How the threshold is chosen.")
+    value: float | None = Field(None, gt=0, lt=1, description="The quantile or the contamination share.")
+
+
+class DetectorConfig(ModelConfig):
+    on: Literal["normal", "all"] = Field("normal", description="The training rows the detector learns from.")
+    threshold: ThresholdRule = Field(default_factory=ThresholdRule)
+
+
+class IsolationForestConfig(DetectorConfig):
+    """Isolation Forest (scikit-learn): unusual rows are isolated by few random splits.
+
+    ```yaml
+    train: {type: isolation_forest, n_estimators: 300}
+    ```
+    """
+
+    type: Literal["isolation_forest"] = "isolation_forest"
+    n_estimators: int = Field(300, ge=1, le=10_000, description="Trees.")
+    max_samples: int = Field(256, ge=2, description="Rows each tree is grown on.")
+    max_features: float = Field(1.0, gt=0, le=1, description="Share of columns each tree sees.")
+
+
+class LOFConfig(DetectorConfig):
+    """Local Outlier Factor (scikit-learn, novelty mode): density against the neighbours'."""
+
+    type: Literal["lof"] = "lof"
+    n_neighbors: int = Field(20, ge=1, le=1000, description="Neighbours a row's density is compared with.")
+
+
+class KNNConfig(DetectorConfig):
+    """k nearest neighbours (PyOD): the distance to the k-th (or mean of k) nearest normal rows."""
+
+    type: Literal["knn"] = "knn"
+    n_neighbors: int = Field(10, ge=1, le=1000, description="Neighbours.")
+    method: Literal["largest", "mean", "median"] = Field("mean", description="How the k distances make a score.")
+
+
+class ECODConfig(DetectorConfig):
+    """ECOD (Li et al. 2022): per-column tail probabilities from the normal rows' empirical
+    distributions, summed; no parameters to tune."""
+
+    type: Literal["ecod"] = "ecod"
+
+
+OneDetector = Annotated[IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig, Field(discriminator="type")]
+
+
+class DetectorsConfig(DetectorConfig):
+    """Several detectors averaged (ADBench: no one detector wins everywhere). Each one's score
+    is scaled by its own normal training rows' quantiles before the average.
+
+    ```yaml
+    train: {type: detectors, members: [{type: isolation_forest}, {type: ecod}, {type: knn}]}
+    ```
+    """
+
+    type: Literal["detectors"] = "detectors"
+    members: list[OneDetector] = Field(
+        default_factory=lambda: [IsolationForestConfig(), ECODConfig(), KNNConfig()], min_length=1,
+        description="The detectors averaged.",
+    )
+
+
+DETECTOR_TYPES = frozenset({"isolation_forest", "lof", "knn", "ecod", "detectors"})
