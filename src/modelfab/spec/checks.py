@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modelfab.spec.schema import FabSpec
-from modelfab.tasks import AUTO, LOWER_IS_BETTER, TASKS, get_task
+from modelfab.tasks import AUTO, LOWER_IS_BETTER, TASKS, UNRANKED, get_task
 
 
 def check_columns(spec: FabSpec) -> list[str]:
@@ -66,9 +66,12 @@ def check_gate(spec: FabSpec) -> list[str]:
         where = f"gate.rules[{i}]"
         if all(v is None for v in (rule.min, rule.max, rule.min_delta, rule.min_relative)):
             problems.append(f"{where}: has no threshold; give min/max, min_delta or min_relative")
-        if rule.metric in LOWER_IS_BETTER and rule.min is not None:
+        if rule.metric in UNRANKED:  # a share with no better direction: bounded, never compared
+            if rule.min_delta is not None or rule.min_relative is not None:
+                problems.append(f"{where}: {rule.metric} has no better direction; bound it with min and max")
+        elif rule.metric in LOWER_IS_BETTER and rule.min is not None:
             problems.append(f"{where}.min: {rule.metric} is lower-is-better; use max instead")
-        if rule.metric not in LOWER_IS_BETTER and rule.max is not None:
+        elif rule.metric not in LOWER_IS_BETTER and rule.max is not None:
             problems.append(f"{where}.max: {rule.metric} is higher-is-better; use min instead")
         task = TASKS.get(spec.task)
         if task is not None and rule.metric not in task.metrics:

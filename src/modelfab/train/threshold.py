@@ -1,13 +1,16 @@
 """Where a detector's flag starts, by the rule of `train.threshold`, on the validation rows only
 (never the test rows): the F1-best threshold where they are labelled, a quantile of the normal
 ones' scores, or the score above which a given share of them is flagged. A rule that would flag
-every validation row, or none, stops the run and says so."""
+no validation row, or more than half of them (then "anomalies" are the rule), stops the run and
+says so."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from modelfab.errors import DataError
+
+MOST = 0.5  # a detector flagging more than this share of rows has learned nothing of "normal"
 
 
 def detector_threshold(rule, y_valid: np.ndarray, scores: np.ndarray | None) -> float:  # noqa: ANN001
@@ -26,8 +29,8 @@ def detector_threshold(rule, y_valid: np.ndarray, scores: np.ndarray | None) -> 
         normal = p[y == 0] if (y == 0).any() else p
         threshold = float(np.quantile(normal, rule.value or 0.99))
     flagged = float((p >= threshold).mean())
-    if flagged in (0.0, 1.0):
+    if flagged == 0.0 or flagged > MOST:
+        said = "no validation row" if not flagged else f"{flagged:.0%} of the validation rows, more than half"
         raise DataError(f"train.threshold: rule {rule.rule}{f' {rule.value}' if rule.value else ''} flags "
-                        f"{'every' if flagged else 'no'} validation row ({len(p)} rows, scores "
-                        f"{p.min():.3g} to {p.max():.3g}); choose another rule or value")
+                        f"{said} ({len(p)} rows, scores {p.min():.3g} to {p.max():.3g}); choose another rule or value")
     return threshold
