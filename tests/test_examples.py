@@ -59,6 +59,18 @@ def test_predictive_maintenance_example_runs(tmp_path):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def test_machine_anomaly_example_learns_from_the_healthy_rows_only(tmp_path):
+    folder = copy("machine-anomaly", tmp_path)
+    try:
+        run = modelfab.run(modelfab.load_spec(folder), hooks=[])
+        blessing = run.load("blessing").data
+        assert blessing["blessed"], blessing["reason"]
+        assert blessing["candidate"]["roc_auc"] > 0.9 and blessing["candidate"]["flagged"] < 0.1
+        report_opens(run, tmp_path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
 @pytest.mark.parametrize("name, metric, bound", [("turbofan-rul", "rmse", 16.0), ("steel-plates", "accuracy", 0.78)])

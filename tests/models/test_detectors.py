@@ -126,3 +126,20 @@ def test_a_label_column_with_one_value_and_a_detector_on_a_binary_task_are_named
     result = cli("run", write_project(tmp_path / "bin", machine_table(300), binary))
     assert result.exit_code == 2 and "is an anomaly detector; it needs task: anomaly" in " ".join(result.output.split())
     assert textwrap  # (kept for the YAML above)
+
+
+def test_yaml_on_is_a_key_and_excluded_columns_only_make_combinations(tmp_path):
+    spec = SPEC.replace("train: {type: detectors, members: [{type: isolation_forest, n_estimators: 100}, "
+                        "{type: ecod}]}", "train:\n      type: ecod\n      on: all")
+    spec = spec.replace("        - {op: product, columns: [\"Torque [Nm]\", \"Speed [rpm]\"], name: power}\n",
+                        "        - {op: product, columns: [\"Torque [Nm]\", \"Speed [rpm]\"], name: power}\n"
+                        "      exclude: [\"Torque [Nm]\", Type]\n")
+    path = write_project(tmp_path, machine_table(600), spec)
+    project = modelfab.load_spec(path)
+    assert project.spec.train.on == "all"  # YAML 1.1 would have read the key `on` as True
+    run = modelfab.run(project, hooks=[])
+    features = run.load("features").info["features"]
+    assert "power" in features and "Torque [Nm]" not in features and not any(f.startswith("Type") for f in features)
+    path.write_text(path.read_text().replace('exclude: ["Torque [Nm]", Type]', "exclude: [Torqe]"))
+    result = cli("run", path)
+    assert result.exit_code == 2 and "features.exclude: 'Torqe' is not an input column" in " ".join(result.output.split())

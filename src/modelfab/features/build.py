@@ -26,6 +26,7 @@ from sklearn.preprocessing import (
 )
 
 from modelfab.data.repair import Cleaner
+from modelfab.errors import SpecError
 from modelfab.features.encode import SignedLog, TopKByModel
 from modelfab.features.images import image_transformer
 from modelfab.features.rows import RowFeatures, combination_name, lag_name
@@ -53,6 +54,12 @@ def build_transform(spec: FabSpec, report: dict) -> Pipeline:
         sequence=f.sequence.model_dump() if f.sequence else None,
     )
     derived = [combination_name(comb.op, comb.columns, comb.name) for comb in f.combine]
+    unknown = [col for col in f.exclude if col not in numeric and col not in categorical]
+    if unknown:
+        raise SpecError([f"features.exclude: {unknown[0]!r} is not an input column; the inputs: "
+                         f"{', '.join(numeric + categorical)}"])
+    numeric = [col for col in numeric if col not in f.exclude]
+    categorical = [col for col in categorical if col not in f.exclude]
     if f.windows:
         stats = f.windows.stats
         derived += [f"{col} {s}{f.windows.size}" for col in f.windows.columns for s in stats]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,10 +61,23 @@ def load_spec(path: str | Path = SPEC_FILE) -> Project:
     return Project(spec=spec, root=path.parent.resolve(), spec_path=path.resolve())
 
 
+class SpecLoader(yaml.SafeLoader):
+    """YAML 1.1 without its yes/no/on/off booleans (as YAML 1.2 has it): `on: normal` is the key
+    "on", not True. Values are unaffected, since pydantic reads "yes" and "on" as true anyway."""
+
+
+SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+SpecLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                 list("tTfF"))
+
+
 def parse_spec(text: str, source: str = SPEC_FILE) -> FabSpec:
     try:
-        node = yaml.compose(text)
-        raw = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=SpecLoader)
+        raw = yaml.load(text, Loader=SpecLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

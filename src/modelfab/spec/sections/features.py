@@ -104,6 +104,10 @@ class FeaturesConfig(Section):
     power_columns: list[str] = Field(default_factory=list, description="Columns the power transform applies to.")
     encode: Literal["onehot", "ordinal", "target"] = Field("onehot", description="Categorical encoding.")
     combine: list[Combination] = Field(default_factory=list, description="New columns from pairs of columns.")
+    exclude: list[str] = Field(
+        default_factory=list, description="Input columns that only make combinations or windows: the model does not "
+        "see them on their own (a detector's distances are then over the physics, not the raw readings).",
+    )
     windows: WindowConfig | None = Field(None, description="Rolling-window features per entity.")
     sequence: SequenceConfig | None = Field(None, description="Sensor windows for sequence nets.")
     text: TextConfig | None = Field(None, description="A free-text column and how to represent it.")
