@@ -413,5 +413,10 @@ def test_a_served_image_model_takes_the_image_in_the_request(tmp_path):
         r = client.post("/predict", json={"image": url})
         assert r.status_code == 200, r.text
         assert r.json()["prediction"] in ("dark", "bright")
+        why = client.post("/explain", json={"records": [{"image": url}]})  # Integrated Gradients on the pixels
+        assert why.status_code == 200, why.text
+        [one] = why.json()["explanations"]
+        assert set(one["contributions"]) == {"image"} and why.json()["method"].startswith("Integrated Gradients")
+        assert one["base_value"] + one["contributions"]["image"] == pytest.approx(one["raw"], abs=0.05 * (1 + abs(one["raw"])))
         bad = client.post("/predict", json={"image": "data:image/png;base64,@@@"})
         assert bad.status_code in (400, 422) and "base64" in bad.text
