@@ -166,8 +166,9 @@ def print_summary(s: dict) -> None:
             out.print(f"explanation ({escape(explained['method'])}): {escape(', '.join(explained['top']))} move it most; "
                       f"plots in {escape(explained['path'])}/plots", highlight=False)
     if positive := s.get("positive"):
-        how = "set by data.positive" if positive["chosen"] == "data.positive" else "the rarer class; data.positive sets it"
-        out.print(f"positive class: {escape(repr(positive['class']))} ({positive['share']:.1%} of rows, {how})",
+        how = {"data.positive": "set by data.positive", "the rarer class": "the rarer class; data.positive sets it"}
+        said = how.get(positive["chosen"], positive["chosen"])
+        out.print(f"positive class: {escape(repr(positive['class']))} ({positive['share']:.1%} of rows, {escape(said)})",
                   highlight=False)
     table = Table(title="metrics on the test rows", show_header=True)
     table.add_column("metric")

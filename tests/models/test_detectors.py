@@ -143,3 +143,48 @@ def test_yaml_on_is_a_key_and_excluded_columns_only_make_combinations(tmp_path):
     path.write_text(path.read_text().replace('exclude: ["Torque [Nm]", Type]', "exclude: [Torqe]"))
     result = cli("run", path)
     assert result.exit_code == 2 and "features.exclude: 'Torqe' is not an input column" in " ".join(result.output.split())
+
+
+UNLABELLED_SPEC = """\
+    version: 1
+    name: machines-unlabelled
+    task: anomaly
+    data:
+      source: data.csv
+      drop: [UDI, Machine failure]
+    train: {type: isolation_forest, n_estimators: 100, threshold: {rule: contamination, value: 0.05}}
+    explain: {permutation_rows: 5}
+    gate:
+      rules: [{metric: flagged, min: 0.005, max: 0.15}]
+    """
+
+
+def test_with_no_label_every_row_is_normal_the_threshold_is_a_share_and_the_gate_bounds_it(tmp_path):
+    path = write_project(tmp_path, machine_table(800), UNLABELLED_SPEC)
+    result = cli("run", path, "--json")
+    assert result.exit_code == 0, result.output
+    run = modelfab.run(modelfab.load_spec(path), hooks=[])
+    blessing = run.load("blessing").data
+    assert blessing["blessed"] and set(blessing["candidate"]) == {"flagged"}  # nothing to score against
+    assert run.load("report").data["positive"]["class"] == "anomalous"
+    rows = machine_table(50, seed=4).drop(columns=["Machine failure"])
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    assert cli("predict", tmp_path / "new.csv", "-m", "machines-unlabelled", "-o", tmp_path / "out.csv",
+               "--spec", path).exit_code == 0
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert set(out["prediction"]) <= {"normal", "anomalous"} and "proba_anomalous" in out
+
+
+def test_data_normal_makes_every_other_value_anomalous_and_a_value_no_row_has_is_named(tmp_path):
+    frame = machine_table(900)
+    frame["state"] = np.where(frame["Machine failure"] == 1, np.where(frame["Tool wear [min]"] > 230, "worn", "power"),
+                              "ok")
+    spec = SPEC.replace("target: Machine failure\n      drop: [UDI]",
+                        "target: state\n      normal: ok\n      drop: [UDI, Machine failure]")
+    path = write_project(tmp_path, frame, spec)
+    run = modelfab.run(modelfab.load_spec(path), hooks=[])
+    report = run.load("report").data
+    assert report["classes"] == ["normal", "anomalous"] and run.load("blessing").data["candidate"]["roc_auc"] > 0.6
+    path.write_text(path.read_text().replace("normal: ok", "normal: fine"))
+    result = cli("run", path)
+    assert result.exit_code == 3 and "data.normal 'fine': no row of 'state' has it" in " ".join(result.output.split())

@@ -3,6 +3,7 @@ remaining-life target where the spec asks for one."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from modelfab.artifacts import RawTable
@@ -47,10 +48,27 @@ def ingest(data: DataConfig, ctx) -> dict:  # noqa: ANN001
         if data.test.labels:
             labels = read_values(ctx.path(data.test.labels))
             test = add_labels_at_end(test, labels, data, test_path.name)
+    frame, test = unlabelled(frame, data, path.name), unlabelled(test, data, str(data.test.source if data.test else ""))
     info = {"source": path.name, "rows": len(frame), "columns": len(frame.columns), "test_rows": len(test)}
     if bad:
         info["skipped_images"] = bad
     return {"raw": RawTable(frame, info), "raw_test": RawTable(test, {"source": data.test.source if data.test else None})}
+
+
+def unlabelled(frame: pd.DataFrame, data: DataConfig, source: str = "") -> pd.DataFrame:
+    """A detector's label: none (every row is taken as normal), or `data.normal` against the rest."""
+    from modelfab.tasks.anomaly import ANOMALOUS, NORMAL, UNLABELLED
+
+    if data.normal is not None and data.target in frame and len(frame):
+        label = frame[data.target]
+        normal = label.astype(str) == str(data.normal)
+        if not normal.any():
+            seen = ", ".join(map(repr, label.dropna().astype(str).unique()[:10]))
+            raise DataError(f"{source}: data.normal {data.normal!r}: no row of {data.target!r} has it (its values: {seen})")
+        return frame.assign(**{data.target: np.where(label.isna(), None, np.where(normal, NORMAL, ANOMALOUS))})
+    if data.target != UNLABELLED or UNLABELLED in frame:
+        return frame
+    return frame.assign(**{UNLABELLED: NORMAL})
 
 
 def read_source(path, data: DataConfig, options: dict, key: str) -> tuple[pd.DataFrame, list[dict]]:  # noqa: ANN001

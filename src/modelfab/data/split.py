@@ -44,8 +44,8 @@ def split(clean: CleanTable, raw_test: RawTable, report: DataReport, split: Spli
 def check_training_classes(y: pd.Series, rep: dict, method: str) -> None:
     """A classifier trained on one class is a constant: stop here, naming the split rule, rather
     than train, evaluate and perhaps register it."""
-    if not get_task(rep["task"]).has_classes:
-        return
+    if not get_task(rep["task"]).has_classes or get_task(rep["task"]).detector:
+        return  # a detector learns from the normal rows alone
     seen = y.astype(str).unique()
     if len(seen) < 2:
         only = f"only class {seen[0]!r}" if len(seen) else "no rows"

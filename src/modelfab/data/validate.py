@@ -11,6 +11,7 @@ from modelfab.errors import DataError, did_you_mean
 from modelfab.pipeline import stage
 from modelfab.spec.schema import FabSpec, ValidateConfig
 from modelfab.tasks import get_task
+from modelfab.tasks.anomaly import ANOMALOUS, NORMAL, UNLABELLED
 
 MAX_CLASSES = 50  # an integer target with more distinct values is treated as regression
 ID_HINTS = ("id", "udi", "uuid", "serial", "index")
@@ -40,8 +41,13 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
     target = frame[data.target]
     if target.isna().all():
         raise DataError(f"{source}: target column {data.target!r} has no values")
-    task, classes = infer_task(target.dropna(), spec.task)
-    classes, positive = positive_last(target.dropna(), task, classes, data.positive, source)
+    if is_unlabelled(data.target, spec.task):
+        task, classes = "anomaly", [NORMAL, ANOMALOUS]
+        positive = {"class": ANOMALOUS, "chosen": "no label column: every training row is taken as normal", "share": 0.0}
+    else:
+        task, classes = infer_task(target.dropna(), spec.task)
+        chosen = ANOMALOUS if data.normal is not None and task == "anomaly" else data.positive
+        classes, positive = positive_last(target.dropna(), task, classes, chosen, source)
     if get_task(task).has_classes and len(classes) < 2:
         raise DataError(
             f"{source}: target {data.target!r} has a single class ({classes[0]!r}) in all "
@@ -176,6 +182,10 @@ def check_named_columns(frame: pd.DataFrame, spec: FabSpec, source: str) -> list
         for key, col in named
         if col not in frame.columns
     ]
+
+
+def is_unlabelled(target: str | None, task: str) -> bool:
+    return target == UNLABELLED and task == "anomaly"
 
 
 def infer_task(target: pd.Series, declared: str) -> tuple[str, list]:

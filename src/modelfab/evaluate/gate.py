@@ -10,6 +10,7 @@ from modelfab.errors import SpecError
 from modelfab.evaluate.metrics import METRICS_BY_TASK, better
 from modelfab.pipeline import stage
 from modelfab.spec.schema import GateConfig, GateRule
+from modelfab.tasks import UNRANKED
 
 
 @stage("gate", outputs={"blessing": Blessing},
@@ -55,7 +56,7 @@ def no_better_than_constant(result: dict, gate: GateConfig) -> str | None:
     None. A model that says "no failure" for every part can pass an accuracy threshold on rare
     failures; it must not become the champion unless `gate.allow_trivial` says so."""
     metric, trivial = result.get("primary"), result.get("trivial") or {}
-    if gate.allow_trivial or metric in NOT_AGAINST_CONSTANT or metric not in trivial:
+    if gate.allow_trivial or metric in NOT_AGAINST_CONSTANT | UNRANKED or metric not in trivial:
         return None
     value = result["metrics"].get(metric)
     if value is None or better(metric, value, trivial[metric]) > 0:

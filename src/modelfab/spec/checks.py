@@ -52,6 +52,8 @@ def check_task(spec: FabSpec) -> list[str]:
     if detector and spec.train.type not in DETECTOR_TYPES:
         problems.append(f"train.type: {spec.train.type!r} learns from labels; task {spec.task} takes a detector: "
                         f"{', '.join(sorted(DETECTOR_TYPES))}")
+    if spec.data.normal is not None and not detector:
+        problems.append(f"data.normal: names the normal value of an anomaly task's label; this task is {spec.task}")
     if not detector and spec.train.type in DETECTOR_TYPES:
         problems.append(f"train.type: {spec.train.type!r} is an anomaly detector; it needs task: anomaly")
     threshold = spec.train.decision_threshold

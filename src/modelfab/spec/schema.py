@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from modelfab.spec.sections.base import ModelConfig, Section
 from modelfab.spec.sections.data import DataConfig, ImagesConfig, RemainingLife, TestData
@@ -88,6 +88,18 @@ class FabSpec(Section):
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unlabelled(cls, raw: object) -> object:
+        """A detector task without a label column reads one the ingest stage makes (all normal)."""
+        if isinstance(raw, dict) and raw.get("task") in TASKS and TASKS[raw["task"]].detector:
+            data = raw.get("data")
+            if isinstance(data, dict) and data.get("target") is None:
+                from modelfab.tasks.anomaly import UNLABELLED
+
+                return raw | {"data": data | {"target": UNLABELLED}}
+        return raw
 
     @property
     def model_name(self) -> str:

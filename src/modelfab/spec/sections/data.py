@@ -80,6 +80,10 @@ class DataConfig(Section):
         None, description="The positive class of a binary target (the defect, the failure): F1, precision, recall, "
         "the decision threshold and the report are about it. Default: the rarer class, said in the run summary.",
     )
+    normal: str | int | float | bool | None = Field(
+        None, description="task: anomaly: the label column's value of a good part or a healthy reading; every "
+        "other value is anomalous (several failure kinds become one). Without it, the label has two values.",
+    )
     drop: list[str] = Field(
         default_factory=list, description="Columns never used as features: identifiers, leaky labels."
     )
