@@ -108,11 +108,13 @@ def test_an_anomaly_task_runs_gates_registers_predicts_and_serves_the_same_score
 
 @pytest.mark.parametrize("change, message", [
     ("train: {type: lightgbm}", "train.type: 'lightgbm' learns from labels; task anomaly takes a detector"),
-    ("train: {type: ecod, threshold: {rule: quantile, value: 0.000001}}", "of the validation rows, more than half"),
+    ("train: {type: ecod, threshold: {rule: contamination, value: 0.9}}", "of the validation rows, more than half"),
 ])
 def test_what_a_detector_cannot_do_is_said(tmp_path, change, message):
-    spec = SPEC.replace("train: {type: detectors, members: [{type: isolation_forest, n_estimators: 100}, "
-                        "{type: ecod}]}", change)
+    labelled = "train: {type: detectors, members: [{type: isolation_forest, n_estimators: 100}, {type: ecod}]}"
+    spec = (UNLABELLED_SPEC if "contamination" in change else SPEC).replace(labelled, change)
+    unlabelled = "train: {type: isolation_forest, n_estimators: 100, threshold: {rule: contamination, value: 0.05}}"
+    spec = spec.replace(unlabelled, change)
     result = cli("run", write_project(tmp_path, machine_table(600), spec))
     assert result.exit_code in (2, 3) and message in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output

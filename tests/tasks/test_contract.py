@@ -25,7 +25,7 @@ def example(task, rng):  # noqa: ANN001
 @pytest.mark.parametrize("name", list(TASKS))
 def test_task_contract(name):
     task, rng = get_task(name), np.random.default_rng(0)
-    assert task.name == name and task.pipeline == "tables" and task.needs_target
+    assert task.name == name and task.pipeline == "tables" and (task.needs_target or task.detector)
     assert task.default_metric in task.metrics and task.default_split in ("random", "stratified")
     y, classes, scores = example(task, rng)
     codes = task.encode_target(y, classes)

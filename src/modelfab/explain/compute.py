@@ -58,6 +58,8 @@ def explain_frame(predictor, frame: pd.DataFrame, method: str = "auto",  # noqa:
     one output per explained row, for a method that explains one at a time."""
     if predictor.members:
         return _blend(predictor, frame, method, background, background_rows, pick)
+    if pick is not None and not predictor.meta["schema"].get("entity"):  # no history to see: the rows alone
+        frame, pick = frame.iloc[pick], None
     X = predictor.transform.transform(frame).astype(np.float32)
     images = None
     if _layout(predictor) == "embedding":  # a backbone is explained against the raw image
@@ -87,7 +89,9 @@ def explain_matrix(predictor, X: np.ndarray, method: str, background: pd.DataFra
     if method == "gradients" and not nets:
         raise ExplainError(f"explain.method: gradients: the {family} family is not a net; its methods: "
                            f"{'exact, ' if predictor.model.has_contributions else ''}permutation (or auto)")
-    if nets and method in ("auto", "gradients"):
+    if hasattr(predictor.model, "anomaly_maps") and method == "auto":
+        contributions = _anomaly_maps(predictor, X)
+    elif nets and method in ("auto", "gradients"):
         contributions = _gradients(predictor, X, background, background_rows, steps, images, targets)
     elif method in ("auto", "exact"):
         try:
@@ -118,6 +122,17 @@ def _gradients(predictor, X: np.ndarray, background: pd.DataFrame | None, rows: 
     column = _image_step(predictor).column_ if images is not None else None
     return integrated_gradients(predictor.model, X, back, steps, images, back_images, targets,
                                 list(predictor.meta["features"]), column)
+
+
+def _anomaly_maps(predictor, X: np.ndarray) -> Contributions:  # noqa: ANN001
+    """A patch detector explains itself: the image's score over a typical good image's (0.5, the
+    good training images' median), and where: each patch's distance to the good bank."""
+    step = _image_step(predictor)
+    p = predictor.model.predict_scores(X)[:, 1:2]
+    values = (p - 0.5)[:, None, :]
+    return Contributions(values, np.array([0.5]), p, "PatchCore anomaly map (each patch's distance to the good "
+                         "images' bank)", "probability", features=[step.column_],
+                         maps=predictor.model.anomaly_maps(X, step.size).astype(np.float32))
 
 
 def _layout(predictor) -> str:  # noqa: ANN001

@@ -14,6 +14,8 @@ from modelfab.pipeline import stage
 from modelfab.spec.sections.evaluate import ExplainConfig
 from modelfab.tasks import get_task
 
+MAPS_KEPT = 16
+
 
 @stage("explain", outputs={"explanation": Explanation}, sections=("explain",),
        code=("modelfab.explain", "modelfab.models", "modelfab.package"))
@@ -41,8 +43,8 @@ def explain(package: ModelPackage, splits: Splits, report: DataReport, explain: 
 
     shown = views(predictor, done, rows)
     write_json(folder / "explanation.json", summary(done, rows, report.data) | shown.summary())
-    if done.maps is not None:
-        np.save(folder / "maps.npy", done.maps.astype(np.float16), allow_pickle=False)
+    if done.maps is not None:  # the worst rows' maps: what the report shows, not 200 images' worth
+        np.save(folder / "maps.npy", done.maps[:MAPS_KEPT].astype(np.float16), allow_pickle=False)
     write_plots(folder / "plots", done, rows, shown)
     return Explanation(folder)
 
@@ -54,7 +56,8 @@ def _cheap(predictor: Predictor) -> bool:
         return predictor.task == "regression" and all(_cheap(member) for _, member in predictor.members)
     layout = (predictor.meta.get("layout") or {"kind": "flat"})["kind"]
     nets = hasattr(predictor.model, "nets_")
-    return predictor.model.has_contributions or (nets and layout in ("flat", "image", "sequence"))
+    cheap_nets = nets and layout in ("flat", "image", "sequence")
+    return predictor.model.has_contributions or cheap_nets or hasattr(predictor.model, "anomaly_maps")
 
 
 def worst_first(predictor: Predictor, test: pd.DataFrame, report: dict, n: int) -> pd.DataFrame:

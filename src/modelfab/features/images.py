@@ -136,7 +136,10 @@ def _front(tune_blocks: int):  # noqa: ANN202
     return EfficientNetFront(tune_blocks).eval()
 
 
+PATCH_BLOCKS = 5  # blocks after the patch features: the map after block 10 (112 channels, stride 16)
+
+
 def image_transformer(c):  # noqa: ANN001, ANN201
     if c.backbone == "none":
         return ImagePixels(c.size, c.channels)
-    return ImageEmbedding(c.size, c.tune_blocks, c.batch_size)
+    return ImageEmbedding(c.size, PATCH_BLOCKS if c.patches else c.tune_blocks, c.batch_size)

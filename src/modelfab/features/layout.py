@@ -38,6 +38,11 @@ def layout_of(transform, spec: FabSpec) -> dict:  # noqa: ANN001
         i = f.image
         index, static = split([f"{spec.data.image_column}#px{k}" for k in range(i.channels * i.size * i.size)])
         return {"kind": "image", "shape": [i.channels, i.size, i.size], "index": index, "static": static}
+    if f.image and f.image.patches:
+        step = columns.named_transformers_["image"]
+        n = math.prod(step.output_shape_)
+        index, static = split([f"{spec.data.image_column}#act{k}" for k in range(n)])
+        return {"kind": "patches", "shape": step.output_shape_, "index": index, "static": static}
     if f.image:
         step = columns.named_transformers_["image"]
         if not f.image.tune_blocks:

@@ -19,6 +19,10 @@ FAMILIES: dict[str, type[ModelFamily]] = {
 
 def family(name: str) -> type[ModelFamily]:
     """The family class; PyTorch families are imported only when asked for (torch is heavy)."""
+    if name == "patchcore" and name not in FAMILIES:
+        from modelfab.models.patchcore import PatchCoreModel
+
+        FAMILIES[name] = PatchCoreModel
     if name in NET_TYPES and name not in FAMILIES:
         from modelfab.models.net_family import NET_FAMILIES
 

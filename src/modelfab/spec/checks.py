@@ -101,6 +101,12 @@ def check_inputs(spec: FabSpec) -> list[str]:
     if f.image and f.image.tune_blocks and kind != "efficientnet_lite0":
         problems.append(f"features.image.tune_blocks: the last blocks are trained by train.type efficientnet_lite0, "
                         f"not {kind!r}; set tune_blocks: 0 to give other families the pooled features")
+    patches = bool(f.image and f.image.patches and f.image.backbone == "efficientnet-lite0")
+    if kind == "patchcore" and not patches:
+        problems.append("train.type: 'patchcore' reads image patches; set features.image: "
+                        "{backbone: efficientnet-lite0, patches: true}")
+    if patches and kind != "patchcore":
+        problems.append(f"features.image.patches: the patch map is for train.type patchcore, not {kind!r}")
     if kind == "efficientnet_lite0" and not (f.image and f.image.backbone == "efficientnet-lite0"):
         problems.append("train.type: 'efficientnet_lite0' trains on the backbone's features; set "
                         "features.image.backbone: efficientnet-lite0")

@@ -24,6 +24,7 @@ from modelfab.models import make_model
 from modelfab.package.format import describe, describe_blend, write_meta
 from modelfab.pipeline import stage
 from modelfab.tasks import get_task
+from modelfab.train.threshold import choose_threshold, detector_threshold
 
 REFERENCE_ROWS = 100_000  # training rows kept in the package as the monitoring reference
 
@@ -48,8 +49,6 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
         model.fit(X, y, X_valid, y_valid, progress=ctx.progress)
     scores = getattr(model, "valid_scores_", None)
     if get_task(rep["task"]).detector:
-        from modelfab.train.threshold import detector_threshold
-
         threshold = detector_threshold(config.threshold, y_valid, scores)
     else:
         threshold = choose_threshold(config.decision_threshold, rep["task"], y_valid, scores)
@@ -133,19 +132,3 @@ def write_reference(train_rows, columns: list[str], path) -> None:  # noqa: ANN0
 def xy(frame):  # noqa: ANN001, ANN202
     """The feature matrix and target codes of one part of a FeatureSet."""
     return frame.drop(columns=[TARGET]).to_numpy(dtype=np.float32), frame[TARGET].to_numpy()
-
-
-def choose_threshold(setting: str | float, task: str, y_valid: np.ndarray, scores: np.ndarray | None) -> float:
-    """The probability above which a binary model says "positive class"."""
-    if not get_task(task).thresholded:
-        return 0.5
-    if isinstance(setting, float):
-        return setting
-    if setting == "default" or scores is None or len(np.unique(y_valid)) < 2:
-        return 0.5
-    from sklearn.metrics import precision_recall_curve
-
-    precision, recall, thresholds = precision_recall_curve(y_valid, scores[:, 1])
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    best = int(np.argmax(f1[:-1]))  # the last point has no threshold
-    return float(thresholds[best])

@@ -67,6 +67,23 @@ class ECODConfig(DetectorConfig):
     type: Literal["ecod"] = "ecod"
 
 
+class PatchCoreConfig(DetectorConfig):
+    """PatchCore (Roth et al. 2022) on EfficientNet-Lite0's mid-level patches (needs
+    `features.image: {backbone: efficientnet-lite0, patches: true}`): a memory bank of the good
+    images' patch features, locally averaged and thinned by greedy coreset selection; an image
+    scores its most unusual patch's distance to the bank. No training of the backbone.
+
+    ```yaml
+    train: {type: patchcore, coreset: 0.01}
+    ```
+    """
+
+    type: Literal["patchcore"] = "patchcore"
+    coreset: float = Field(0.01, gt=0, le=1, description="Share of the good images' patches kept in the bank.")
+    max_bank: int = Field(20_000, ge=100, description="The most patches kept, whatever the share.")
+    projection: int = Field(64, ge=8, le=1024, description="Dimensions of the random projection coreset selection uses.")
+
+
 OneDetector = Annotated[IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig, Field(discriminator="type")]
 
 
@@ -86,4 +103,4 @@ class DetectorsConfig(DetectorConfig):
     )
 
 
-DETECTOR_TYPES = frozenset({"isolation_forest", "lof", "knn", "ecod", "detectors"})
+DETECTOR_TYPES = frozenset({"isolation_forest", "lof", "knn", "ecod", "detectors", "patchcore"})

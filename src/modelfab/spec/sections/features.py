@@ -80,6 +80,10 @@ class ImageConfig(Section):
         "and trains only the head; n caches the activations before the last n blocks)."
     )
     batch_size: int = Field(32, ge=1, le=4096, description="Images decoded and embedded at a time.")
+    patches: bool = Field(
+        False, description="efficientnet-lite0: the mid-level activation map (112 channels, one patch per 16x16 "
+        "pixels) instead of pooled features, for train.type patchcore (anomaly detection on good images).",
+    )
 
 
 class SelectConfig(Section):

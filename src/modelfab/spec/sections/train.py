@@ -13,6 +13,7 @@ from modelfab.spec.sections.detect import (
     IsolationForestConfig,
     KNNConfig,
     LOFConfig,
+    PatchCoreConfig,
 )
 from modelfab.spec.sections.nets import (
     CNNConfig,
@@ -209,6 +210,6 @@ class BlendConfig(ModelConfig):
 TrainConfig = Annotated[
     LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig | SearchConfig
     | BlendConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig
-    | IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig | DetectorsConfig,
+    | IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig | DetectorsConfig | PatchCoreConfig,
     Field(discriminator="type"),
 ]
