@@ -124,6 +124,13 @@ def small_run(name: str, tmp_path: Path, spec: str, prepare: list[str], changes:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
+def test_casting_anomaly_small(tmp_path):
+    result = small_run("casting-anomaly", tmp_path, "fab.yaml", ["--per-class", "40"], {"min: 0.95": "min: 0.5"})
+    assert result["roc_auc"] > 0.6
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
 def test_digits_small(tmp_path):
     result = small_run("digits", tmp_path, "fab.yaml", ["--limit", "600"], {"epochs: 8": "epochs: 4"})
     assert result["accuracy"] > 0.6
