@@ -79,3 +79,26 @@ def test_patchcore_and_patches_go_together(tmp_path, train, image, message):
     spec = spec.replace("{size: 96, backbone: efficientnet-lite0, patches: true}", image)
     result = CliRunner().invoke(app, ["run", str(write_spec(tmp_path, spec))])
     assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+
+
+def test_pooling_mean_scores_an_image_by_its_patches_mean_distance():
+    from pydantic import TypeAdapter
+
+    from modelfab.models import family
+    from modelfab.spec.schema import TrainConfig
+
+    rng = np.random.default_rng(0)
+    layout = {"kind": "patches", "shape": [8, 4, 4], "index": list(range(128)), "static": []}
+    good, odd = rng.normal(size=(30, 128)).astype(np.float32), rng.normal(2, 1, size=(5, 128)).astype(np.float32)
+    scores = {}
+    for pooling in ("max", "mean"):
+        config = TypeAdapter(TrainConfig).validate_python({"type": "patchcore", "coreset": 0.5, "pooling": pooling})
+        model = family("patchcore")(config, "anomaly", 2)
+        model.layout = layout
+        model.fit(good, np.zeros(len(good), dtype=int))
+        distances = model._distances(odd).numpy()
+        reduce = distances.max(1) if pooling == "max" else distances.mean(1)
+        np.testing.assert_allclose(model._raw(odd), reduce, rtol=1e-6)
+        scores[pooling] = model.predict_scores(np.vstack([good[:5], odd]))[:, 1]
+    for s in scores.values():
+        assert roc_auc_score(np.r_[np.zeros(5), np.ones(5)], s) == 1.0

@@ -5,9 +5,9 @@ Fit: every good image's patches (one per 16 x 16 pixels, 112 channels), each ave
 3 x 3 neighbourhood, form the candidate bank; greedy k-center selection on a random projection
 keeps `coreset` of them (at most `max_bank`), so the bank covers what good parts look like with
 a small share of the memory. Score: each patch's distance to its nearest bank patch; the image
-scores its most unusual patch. `anomaly_maps` gives the per-patch distances, upsampled to the
-image, for the report. Files: `bank.npy` (no pickle), `patches.json` (where the patch map sits
-in the feature matrix) and `detector.json`.
+scores its most unusual patch (`pooling: max`, PatchCore's), or their mean. `anomaly_maps`
+gives the per-patch distances, upsampled to the image, for the report. Files: `bank.npy` (no
+pickle), `patches.json` (where the patch map sits in the feature matrix) and `detector.json`.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class PatchCoreModel(Detector):
         return torch.cat(out).reshape(patches.shape[:2]) if out else torch.zeros(patches.shape[:2])
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
-        return self._distances(X).max(dim=1).values.double().numpy()
+        d = self._distances(X)
+        return (d.mean(dim=1) if self.config.pooling == "mean" else d.max(dim=1).values).double().numpy()
 
     def anomaly_maps(self, X: np.ndarray, size: int) -> np.ndarray:
         """(images, size, size): each patch's distance, upsampled bilinearly to the image."""

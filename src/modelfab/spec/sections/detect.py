@@ -71,7 +71,8 @@ class PatchCoreConfig(DetectorConfig):
     """PatchCore (Roth et al. 2022) on EfficientNet-Lite0's mid-level patches (needs
     `features.image: {backbone: efficientnet-lite0, patches: true}`): a memory bank of the good
     images' patch features, locally averaged and thinned by greedy coreset selection; an image
-    scores its most unusual patch's distance to the bank. No training of the backbone.
+    scores its most unusual patch's distance to the bank (or their mean, `pooling`). No training
+    of the backbone.
 
     ```yaml
     train: {type: patchcore, coreset: 0.01}
@@ -82,6 +83,10 @@ class PatchCoreConfig(DetectorConfig):
     coreset: float = Field(0.01, gt=0, le=1, description="Share of the good images' patches kept in the bank.")
     max_bank: int = Field(20_000, ge=100, description="The most patches kept, whatever the share.")
     projection: int = Field(64, ge=8, le=1024, description="Dimensions of the random projection coreset selection uses.")
+    pooling: Literal["max", "mean"] = Field(
+        "max", description="An image's score from its patches' distances: the most unusual patch (PatchCore's: small, "
+        "local defects), or their mean (defects that change much of the part).",
+    )
 
 
 OneDetector = Annotated[IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig, Field(discriminator="type")]
