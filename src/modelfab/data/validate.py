@@ -39,20 +39,7 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         raise DataError(f"{source}: has {len(frame)} rows; validate.min_rows asks for at least {cfg.min_rows}")
 
     target = frame[data.target]
-    if target.isna().all():
-        raise DataError(f"{source}: target column {data.target!r} has no values")
-    if is_unlabelled(data.target, spec.task):
-        task, classes = "anomaly", [NORMAL, ANOMALOUS]
-        positive = {"class": ANOMALOUS, "chosen": "no label column: every training row is taken as normal", "share": 0.0}
-    else:
-        task, classes = infer_task(target.dropna(), spec.task)
-        chosen = ANOMALOUS if data.normal is not None and task == "anomaly" else data.positive
-        classes, positive = positive_last(target.dropna(), task, classes, chosen, source)
-    if get_task(task).has_classes and len(classes) < 2:
-        raise DataError(
-            f"{source}: target {data.target!r} has a single class ({classes[0]!r}) in all "
-            f"{target.notna().sum()} labelled rows; a classifier needs at least two classes"
-        )
+    task, classes, positive = target_classes(target, spec, source)
 
     columns, warnings, problems, empty = {}, [], [], []
     excluded = {data.target, *data.drop, *([data.entity] if data.entity else [])}
@@ -182,6 +169,26 @@ def check_named_columns(frame: pd.DataFrame, spec: FabSpec, source: str) -> list
         for key, col in named
         if col not in frame.columns
     ]
+
+
+def target_classes(target: pd.Series, spec: FabSpec, source: str) -> tuple[str, list, dict | None]:
+    """The task the target makes, its classes (a binary one's positive last) and how the positive
+    class was chosen."""
+    data = spec.data
+    if target.isna().all():
+        raise DataError(f"{source}: target column {data.target!r} has no values")
+    if is_unlabelled(data.target, spec.task):
+        positive = {"class": ANOMALOUS, "chosen": "no label column: every training row is taken as normal", "share": 0.0}
+        return "anomaly", [NORMAL, ANOMALOUS], positive
+    task, classes = infer_task(target.dropna(), spec.task)
+    chosen = ANOMALOUS if data.normal is not None and task == "anomaly" else data.positive
+    classes, positive = positive_last(target.dropna(), task, classes, chosen, source)
+    if get_task(task).has_classes and len(classes) < 2:
+        raise DataError(
+            f"{source}: target {data.target!r} has a single class ({classes[0]!r}) in all "
+            f"{target.notna().sum()} labelled rows; a classifier needs at least two classes"
+        )
+    return task, classes, positive
 
 
 def is_unlabelled(target: str | None, task: str) -> bool:

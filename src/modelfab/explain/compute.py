@@ -119,7 +119,7 @@ def _gradients(predictor, X: np.ndarray, background: pd.DataFrame | None, rows: 
     sample = background.head(rows)
     back = predictor.transform.transform(sample).astype(np.float32)
     back_images = _images(predictor, sample) if images is not None else None
-    column = _image_step(predictor).column_ if images is not None else None
+    column = column_step(predictor, "image").column_ if images is not None else None
     return integrated_gradients(predictor.model, X, back, steps, images, back_images, targets,
                                 list(predictor.meta["features"]), column)
 
@@ -127,7 +127,7 @@ def _gradients(predictor, X: np.ndarray, background: pd.DataFrame | None, rows: 
 def _anomaly_maps(predictor, X: np.ndarray) -> Contributions:  # noqa: ANN001
     """A patch detector explains itself: the image's score over a typical good image's (0.5, the
     good training images' median), and where: each patch's distance to the good bank."""
-    step = _image_step(predictor)
+    step = column_step(predictor, "image")
     p = predictor.model.predict_scores(X)[:, 1:2]
     values = (p - 0.5)[:, None, :]
     return Contributions(values, np.array([0.5]), p, "PatchCore anomaly map (each patch's distance to the good "
@@ -143,12 +143,14 @@ def _images(predictor, frame: pd.DataFrame) -> np.ndarray:  # noqa: ANN001
     """The rows' images as the backbone reads them: (rows, 3, size, size) in [0, 1]."""
     from modelfab.features.images import load_image
 
-    step = _image_step(predictor)
+    step = column_step(predictor, "image")
     return np.stack([load_image(str(path), step.size, 3) for path in frame[step.column_]])
 
 
-def _image_step(predictor):  # noqa: ANN001, ANN202
-    return predictor.transform.named_steps["columns"].named_transformers_["image"]
+def column_step(predictor, name: str):  # noqa: ANN001, ANN201
+    """The package transform's fitted step for one kind of input column: "image" or "text"."""
+    return predictor.transform.named_steps["columns"].named_transformers_[name]
+
 
 
 def _family_name(predictor) -> str:  # noqa: ANN001

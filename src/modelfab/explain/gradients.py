@@ -112,7 +112,7 @@ def view_names(layout: dict, feature_names: list[str] | None, image_column: str 
     """A backbone's features are replaced by the image they come from; other layouts keep theirs."""
     if layout["kind"] != "embedding" or feature_names is None:
         return feature_names
-    static = [feature_names[i] for i in _static(layout, len(feature_names), feature_names, image_column)]
+    static = [feature_names[i] for i in _static(feature_names, image_column)]
     return [str(image_column), *static]
 
 
@@ -181,8 +181,9 @@ def _backbone(layout: dict, X: torch.Tensor, base_row: torch.Tensor, images: np.
     if images is None or background_images is None or names is None:
         raise ValueError("a backbone's attributions need the images and the feature names")
     front = _front(int(layout.get("tune_blocks", 0)))
-    static = _static(layout, X.shape[1], names, image_column)
-    cols = torch.tensor([i for i in range(X.shape[1]) if i not in set(static)], dtype=torch.long)
+    static = _static(names, image_column)
+    kept = set(static)
+    cols = torch.tensor([i for i in range(X.shape[1]) if i not in kept], dtype=torch.long)
     static_t = torch.tensor(static, dtype=torch.long)
     P = _scaled(images)
     P0 = _scaled(background_images).mean(0, keepdim=True).expand_as(P).clone()
@@ -198,9 +199,10 @@ def _backbone(layout: dict, X: torch.Tensor, base_row: torch.Tensor, images: np.
     return View((P, X), (P0, X0), forward, features, lambda a: a[0].detach().sum(1).double().numpy())
 
 
-def _static(layout: dict, width: int, names: list[str], image_column: str | None) -> list[int]:
+def _static(names: list[str], image_column: str | None) -> list[int]:
+    """Positions of the features that are not the backbone's (the table's other columns)."""
     prefix = f"{image_column}#"
-    return [i for i in range(width) if not names[i].startswith(prefix)]
+    return [i for i, name in enumerate(names) if not name.startswith(prefix)]
 
 
 def _scaled(images: np.ndarray) -> torch.Tensor:

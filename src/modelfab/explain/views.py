@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from modelfab.explain.compute import Explained
+from modelfab.explain.compute import Explained, column_step
 
 SHOWN_ROWS = 8  # rows whose image or tokens the report shows
 
@@ -46,7 +46,7 @@ def views(predictor, done: Explained, rows: pd.DataFrame) -> Views:  # noqa: ANN
 def _images(predictor, rows: pd.DataFrame) -> np.ndarray:  # noqa: ANN001
     from modelfab.features.images import load_image
 
-    step = predictor.transform.named_steps["columns"].named_transformers_["image"]
+    step = column_step(predictor, "image")
     channels = getattr(step, "channels", 3)
     return np.stack([load_image(str(p), step.size, channels).mean(0) for p in rows[step.column_]])
 
@@ -64,7 +64,7 @@ def _steps(done: Explained, layout: dict) -> Views:
 
 
 def _tokens(predictor, done: Explained, layout: dict, rows: pd.DataFrame) -> list[list[tuple[str, float]]]:  # noqa: ANN001
-    step = predictor.transform.named_steps["columns"].named_transformers_["text"]
+    step = column_step(predictor, "text")
     index = layout["index"]
     chosen = done.chosen()
     shown = rows.head(min(SHOWN_ROWS, len(chosen)))
