@@ -19,7 +19,7 @@ from modelfab.models import family
 from modelfab.spec.schema import TrainConfig
 from tests.conftest import machine_table, write_project
 
-TYPES = ["isolation_forest", "lof", "knn", "ecod", "detectors"]
+TYPES = ["isolation_forest", "lof", "knn", "ecod", "autoencoder", "detectors"]
 
 
 def blobs(n: int = 600, outliers: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -29,8 +29,9 @@ def blobs(n: int = 600, outliers: int = 30, seed: int = 0) -> tuple[np.ndarray, 
     return np.vstack([normal, odd]).astype(np.float32), np.r_[np.zeros(n, int), np.ones(outliers, int)]
 
 
-def make(kind: str):  # noqa: ANN201
-    config = TypeAdapter(TrainConfig).validate_python({"type": kind})
+def make(kind: str, **options):  # noqa: ANN201
+    small = {"epochs": 30, "checkpoint_every": 0, "hidden": [8, 2]} if kind == "autoencoder" else {}
+    config = TypeAdapter(TrainConfig).validate_python({"type": kind, **small, **options})
     return family(kind)(config, "anomaly", 2)
 
 
@@ -47,6 +48,20 @@ def test_a_detector_ranks_the_unusual_rows_first_and_scores_a_row_alone_as_in_a_
     model.save(tmp_path)
     loaded = type(model).load(tmp_path, model.config, "anomaly", 2)
     np.testing.assert_allclose(loaded.predict_scores(test), scores, atol=1e-12)
+
+
+def test_an_ensemble_ranks_each_member_among_its_own_training_scores_and_can_hold_an_autoencoder():
+    X, y = blobs()
+    test, truth = blobs(200, 20, seed=1)
+    members = [{"type": "ecod"}, {"type": "autoencoder", "epochs": 20, "checkpoint_every": 0, "hidden": [8, 2]}]
+    ranked = make("detectors", members=members).fit(X, y)
+    standard = make("detectors", members=members, combine="standard").fit(X, y)
+    for model in (ranked, standard):
+        assert roc_auc_score(truth, model.predict_scores(test)[:, 1]) > 0.95
+    ecod_rank = np.interp(ranked.members_[0].standard(test), ranked.quantiles_[0], np.linspace(0, 1, 1001))
+    assert ranked.quantiles_.shape == (2, 1001) and (ecod_rank >= 0).all()
+    odd = ranked._raw(test[truth == 1])
+    assert len(np.unique(odd)) == len(odd)  # past every training row the rank still grows: no ties at 1
 
 
 def test_the_anomalous_training_rows_are_left_out_unless_train_on_all():

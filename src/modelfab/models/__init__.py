@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from modelfab.models.base import ModelFamily, NotFittedError
 from modelfab.models.detectors import DETECTORS, DetectorsModel
 from modelfab.models.ensemble import EnsembleModel
@@ -16,13 +18,16 @@ FAMILIES: dict[str, type[ModelFamily]] = {
                         *DETECTORS.values(), DetectorsModel)
 }
 
+# Families on PyTorch, imported when first asked for.
+LAZY = {"patchcore": ("modelfab.models.patchcore", "PatchCoreModel"),
+        "autoencoder": ("modelfab.models.autoencoder", "AutoencoderModel")}
+
 
 def family(name: str) -> type[ModelFamily]:
     """The family class; PyTorch families are imported only when asked for (torch is heavy)."""
-    if name == "patchcore" and name not in FAMILIES:
-        from modelfab.models.patchcore import PatchCoreModel
-
-        FAMILIES[name] = PatchCoreModel
+    if name in LAZY and name not in FAMILIES:
+        module, cls = LAZY[name]
+        FAMILIES[name] = getattr(importlib.import_module(module), cls)
     if name in NET_TYPES and name not in FAMILIES:
         from modelfab.models.net_family import NET_FAMILIES
 

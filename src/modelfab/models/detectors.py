@@ -41,6 +41,7 @@ class Detector(ModelFamily):
         train_scores = self._fit(rows)
         q50, q99 = np.quantile(train_scores, [0.5, 0.99])
         self.scale_ = [float(q50), float(max(q99 - q50, 1e-12))]
+        self.train_standard_ = SPREAD * (train_scores - self.scale_[0]) / self.scale_[1]  # an ensemble ranks by these
         if X_valid is not None and len(X_valid):
             self.valid_scores_ = self.predict_scores(X_valid)
         return self
@@ -186,28 +187,51 @@ class ECODModel(Detector):
 DETECTORS = {d.type: d for d in (IsolationForestModel, LOFModel, KNNModel, ECODModel)}
 
 
+GRID = np.linspace(0.0, 1.0, 1001)  # the quantiles of each member's normal training scores kept for ranking
+
+
 class DetectorsModel(Detector):
-    """The mean of several detectors' scores, each on its own normal rows' scale."""
+    """Several detectors' scores combined: by `combine: rank`, the mean of each one's rank among
+    its own normal training rows' (out-of-sample) scores, so no detector's scale outweighs
+    another's; by `combine: standard`, the mean of the scores on their normal rows' scale. A
+    rank beyond every training row's grows on with the score, so the most unusual rows do not
+    all tie at 1; a row's rank depends on the training rows alone, never on the rows scored with it."""
 
     type = "detectors"
 
     def _fit(self, X: np.ndarray) -> np.ndarray:
+        from modelfab.models import make_model
+
         self.members_ = []
         for config in self.config.members:
-            member = DETECTORS[config.type](config.model_copy(update={"on": "all"}), self.task, self.n_classes)
+            member = make_model(config.model_copy(update={"on": "all"}), self.task, self.n_classes,
+                                layout=self.layout)
             member.fit(X, np.zeros(len(X), dtype=int))
             self.members_.append(member)
+        self.quantiles_ = np.stack([np.quantile(m.train_standard_, GRID) for m in self.members_])
         return self._raw(X)
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
-        # Averaged before the logistic, so the most unusual rows do not all tie at 1.
-        return np.mean([m.standard(X) for m in self.members_], axis=0)
+        standard = [m.standard(X) for m in self.members_]
+        if self.config.combine == "standard":
+            return np.mean(standard, axis=0)
+        return np.mean([rank(z, q) for z, q in zip(standard, self.quantiles_, strict=True)], axis=0)
 
     def _save(self, folder: Path) -> None:
         for k, member in enumerate(self.members_):
             (folder / f"member{k}").mkdir()
             member.save(folder / f"member{k}")
+        np.save(folder / "quantiles.npy", self.quantiles_, allow_pickle=False)
 
     def _load(self, folder: Path) -> None:
-        self.members_ = [DETECTORS[c.type].load(folder / f"member{k}", c, self.task, self.n_classes)
+        from modelfab.models import family
+
+        self.members_ = [family(c.type).load(folder / f"member{k}", c, self.task, self.n_classes)
                          for k, c in enumerate(self.config.members)]
+        self.quantiles_ = np.load(folder / "quantiles.npy", allow_pickle=False)
+
+
+def rank(z: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Where each score falls among the normal training scores (0 to 1), and past the highest
+    one, 1 plus the excess in units of the normal rows' spread."""
+    return np.interp(z, quantiles, GRID) + np.maximum(z - quantiles[-1], 0.0) / SPREAD

@@ -106,12 +106,12 @@ def near_end_rows(X_valid: np.ndarray, valid, data, within: float) -> tuple[np.n
 def train_context(ctx, config):  # noqa: ANN001, ANN201
     """Nets checkpoint to a file named by this stage's cache key (so a resumed run finds the
     checkpoint of exactly this spec and data) and log every epoch; a search logs every trial."""
-    from modelfab.models import NET_TYPES
     from modelfab.models.base import TrainContext
+    from modelfab.spec.sections.nets import NetBase
 
     if config.type == "search":  # each trial's loss goes to MLflow, with the trial number as step
         return TrainContext(fingerprint=ctx.key, log_metrics=ctx.log_metrics)
-    if config.type not in NET_TYPES:
+    if not isinstance(config, NetBase):  # the net families and the autoencoder
         return None
     folder = ctx.path(config.checkpoint_dir) if config.checkpoint_dir else ctx.store_dir / "checkpoints"
     # A fixed name in a chosen folder: a checkpoint left by another spec is refused, not silently ignored.

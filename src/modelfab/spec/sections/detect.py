@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from modelfab.spec.sections.base import ModelConfig, Section
+from modelfab.spec.sections.nets import EarlyStoppingConfig, NetBase
 
 
 class ThresholdRule(Section):
@@ -89,12 +90,42 @@ class PatchCoreConfig(DetectorConfig):
     )
 
 
-OneDetector = Annotated[IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig, Field(discriminator="type")]
+class AutoencoderConfig(NetBase, DetectorConfig):
+    """An autoencoder (PyTorch, on the factory's trainer): it learns to rebuild normal rows, and
+    a row scores its reconstruction error. Tables go through dense layers narrowing to
+    `hidden[-1]` and back; sensor windows (`features.sequence`) through a GRU that reads the
+    window into one state and a GRU that rebuilds every time step from it, so the error is known
+    per step (where in the window the reading went wrong). Early stopping watches the normal
+    validation rows' reconstruction loss.
+
+    ```yaml
+    train: {type: autoencoder, hidden: [64, 16], epochs: 50}
+    ```
+    """
+
+    type: Literal["autoencoder"] = "autoencoder"
+    hidden: list[int] = Field(
+        default_factory=lambda: [64, 16], min_length=1,
+        description="Tables: the encoder's widths, the last the bottleneck (the decoder mirrors them). Sensor "
+        "windows: the last is the GRU's state.",
+    )
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout between the dense layers.")
+    epochs: int = Field(50, ge=1, le=100_000, description="Passes over the normal training rows at most.")
+    batch_size: int = Field(256, ge=1, le=1_000_000, description="Rows per step.")
+    early_stopping: EarlyStoppingConfig = Field(
+        default_factory=lambda: EarlyStoppingConfig(patience=5), description="Early stopping on the normal "
+        "validation rows' reconstruction loss.",
+    )
+
+
+OneDetector = Annotated[IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig | AutoencoderConfig,
+                        Field(discriminator="type")]
 
 
 class DetectorsConfig(DetectorConfig):
-    """Several detectors averaged (ADBench: no one detector wins everywhere). Each one's score
-    is scaled by its own normal training rows' quantiles before the average.
+    """Several detectors combined (ADBench: no one detector wins everywhere): the mean of each
+    one's rank among its normal training rows' scores (`combine: rank`), or of the scores on
+    their normal rows' scale (`combine: standard`).
 
     ```yaml
     train: {type: detectors, members: [{type: isolation_forest}, {type: ecod}, {type: knn}]}
@@ -104,8 +135,12 @@ class DetectorsConfig(DetectorConfig):
     type: Literal["detectors"] = "detectors"
     members: list[OneDetector] = Field(
         default_factory=lambda: [IsolationForestConfig(), ECODConfig(), KNNConfig()], min_length=1,
-        description="The detectors averaged.",
+        description="The detectors combined.",
+    )
+    combine: Literal["rank", "standard"] = Field(
+        "rank", description="How their scores are combined: mean rank among the normal training rows' scores, or "
+        "mean score on the normal rows' scale.",
     )
 
 
-DETECTOR_TYPES = frozenset({"isolation_forest", "lof", "knn", "ecod", "detectors", "patchcore"})
+DETECTOR_TYPES = frozenset({"isolation_forest", "lof", "knn", "ecod", "autoencoder", "detectors", "patchcore"})

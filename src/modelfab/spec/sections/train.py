@@ -8,6 +8,7 @@ from pydantic import Field
 
 from modelfab.spec.sections.base import ModelConfig, Section
 from modelfab.spec.sections.detect import (
+    AutoencoderConfig,
     DetectorsConfig,
     ECODConfig,
     IsolationForestConfig,
@@ -210,6 +211,6 @@ class BlendConfig(ModelConfig):
 TrainConfig = Annotated[
     LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig | SearchConfig
     | BlendConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig
-    | IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig | DetectorsConfig | PatchCoreConfig,
+    | IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig | AutoencoderConfig | DetectorsConfig | PatchCoreConfig,
     Field(discriminator="type"),
 ]
