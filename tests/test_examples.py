@@ -181,3 +181,25 @@ def test_turbofan_blend_small(tmp_path):
         report_opens(run, tmp_path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
+def test_engine_health_index_rises_toward_failure(tmp_path):
+    import subprocess
+    import sys
+
+    folder = copy("engine-health", tmp_path, "data")
+    try:
+        subprocess.run([sys.executable, str(folder / "prepare.py")], check=True)
+        run = modelfab.run(modelfab.load_spec(folder), hooks=[])
+        assert run.load("blessing").data["blessed"]
+        sys.path.insert(0, str(folder))
+        import health
+
+        found = health.main(str(folder))["held-out engines (to failure)"]
+        assert found["spearman, rows with at most 125 left"] < -0.7
+        report_opens(run, tmp_path)
+    finally:
+        sys.path.remove(str(folder)) if str(folder) in sys.path else None
+        shutil.rmtree(folder, ignore_errors=True)
