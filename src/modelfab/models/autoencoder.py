@@ -18,8 +18,8 @@ from modelfab.artifacts import read_json, write_json
 from modelfab.errors import FabError
 from modelfab.models.base import Contributions, Progress, TrainContext, as_matrix
 from modelfab.models.detectors import Detector
+from modelfab.models.net_family import FIT_SAMPLE
 
-FIT_SAMPLE = 20_000  # rows the input scaling is learned from
 BATCH = 4096  # rows scored per pass
 
 
@@ -29,12 +29,15 @@ class AutoencoderModel(Detector):
     def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
             progress: Progress | None = None) -> AutoencoderModel:
         """Early stopping watches the normal validation rows (all of them under `on: all`)."""
-        self.progress_, self.watch_ = progress, None
+        self._progress, self._watch = progress, None  # for _fit only; not kept after it
         if X_valid is not None and len(X_valid):
             Xv, yv = as_matrix(X_valid), np.asarray(y_valid)
             normal = yv == 0 if self.config.on == "normal" and (yv == 0).any() else np.ones(len(Xv), bool)
-            self.watch_ = Xv[normal]
-        return super().fit(X, y, X_valid, y_valid, progress)
+            self._watch = Xv[normal]
+        try:
+            return super().fit(X, y, X_valid, y_valid, progress)
+        finally:
+            del self._progress, self._watch
 
     def _fit(self, X: np.ndarray) -> np.ndarray:
         from modelfab.nn.trainer import Trainer, seed_everything
@@ -47,8 +50,8 @@ class AutoencoderModel(Detector):
         sample = Xt[torch.randperm(len(Xt), generator=torch.Generator().manual_seed(0))[:FIT_SAMPLE]]
         part = self.net_.part(sample)
         self.net_.norm.fit(part, dims=tuple(range(part.ndim - 1)))  # per column, or per channel
-        Xv = torch.from_numpy(self.watch_) if self.watch_ is not None and len(self.watch_) else None
-        trainer = Trainer(c, "regression", progress=self.progress_, log_metrics=ctx.log_metrics,
+        Xv = torch.from_numpy(self._watch) if self._watch is not None and len(self._watch) else None
+        trainer = Trainer(c, "regression", progress=self._progress, log_metrics=ctx.log_metrics,
                           checkpoint=ctx.checkpoint, fingerprint=ctx.fingerprint)
         result = trainer.fit(self.net_, Xt, self._target(Xt), Xv, None if Xv is None else self._target(Xv))
         self.history_, self.best_epoch_ = result.history, result.best_epoch
@@ -74,8 +77,10 @@ class AutoencoderModel(Detector):
         """Squared reconstruction errors, (n, columns) or (n, steps, channels)."""
         self._check_fitted("net_")
         Xt = torch.from_numpy(as_matrix(X))
-        out = [(self.net_(xb) - self.net_.standardize(xb)).double().pow(2).numpy()
-               for xb in (Xt[i:i + BATCH] for i in range(0, len(Xt), BATCH))]
+        out = []
+        for i in range(0, len(Xt), BATCH):
+            z = self.net_.standardize(Xt[i:i + BATCH])
+            out.append((self.net_.rebuild(z) - z).double().pow(2).numpy())
         return np.concatenate(out)
 
     def step_errors(self, X: np.ndarray) -> np.ndarray:

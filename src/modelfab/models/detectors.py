@@ -1,5 +1,6 @@
 """Anomaly detectors behind the model contract (`task: anomaly`): Isolation Forest and Local
-Outlier Factor (scikit-learn), kNN (PyOD), ECOD, and an average of several.
+Outlier Factor (scikit-learn), kNN (PyOD), ECOD, and several combined (by rank, or on one scale);
+the autoencoder is in `autoencoder.py`.
 
 Each learns from the normal training rows (code 0; or all rows under `on: all`) and scores a
 row by how unusual it is. That raw score is scaled by the normal training rows' own scores

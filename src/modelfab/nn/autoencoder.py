@@ -1,6 +1,7 @@
 """Autoencoders for anomaly detection: they rebuild their (standardized) input, and how badly they
 rebuild a row is its score. Both return the reconstruction in the standardized space the
-target is given in, so the trainer's mean squared error is the reconstruction error."""
+target is given in, so the trainer's mean squared error is the reconstruction error; `rebuild`
+takes the standardized input, so scoring standardizes a batch once."""
 
 from __future__ import annotations
 
@@ -27,8 +28,11 @@ class DenseAutoencoder(nn.Module):
     def standardize(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(x)
 
+    def rebuild(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(z))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(self.norm(x)))
+        return self.rebuild(self.standardize(x))
 
 
 class SequenceAutoencoder(nn.Module):
@@ -52,11 +56,13 @@ class SequenceAutoencoder(nn.Module):
     def standardize(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.part(x))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        window = self.standardize(x)
+    def rebuild(self, window: torch.Tensor) -> torch.Tensor:
         _, state = self.encoder(window)
         rebuilt, _ = self.decoder(state[-1].unsqueeze(1).expand(-1, self.steps, -1).contiguous())
         return self.out(rebuilt)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rebuild(self.standardize(x))
 
 
 def _stack(widths: list[int], dropout: float, last: bool = True) -> nn.Sequential:
