@@ -85,7 +85,9 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         raise DataError(f"{source} has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
                         + "\n".join(f"  - {p}" for p in problems))
     if not features:
-        raise DataError(f"{source}: no feature columns are left after data.drop and identifiers")
+        constant = [n for n, i in columns.items() if i["kind"] == "constant" and n != data.target]
+        said = f" ({len(constant)} hold one value only: every feature column is constant)" if constant else ""
+        raise DataError(f"{source}: no feature columns are left after data.drop and identifiers{said}")
     return {
         "source": source,
         "rows": len(frame),
@@ -177,6 +179,8 @@ def target_classes(target: pd.Series, spec: FabSpec, source: str) -> tuple[str, 
     data = spec.data
     if target.isna().all():
         raise DataError(f"{source}: target column {data.target!r} has no values")
+    if is_unlabelled(data.target, spec.task) and spec.task == "cluster":
+        return "cluster", [], None
     if is_unlabelled(data.target, spec.task):
         positive = {"class": ANOMALOUS, "chosen": "no label column: every training row is taken as normal", "share": 0.0}
         return "anomaly", [NORMAL, ANOMALOUS], positive
@@ -192,7 +196,7 @@ def target_classes(target: pd.Series, spec: FabSpec, source: str) -> tuple[str, 
 
 
 def is_unlabelled(target: str | None, task: str) -> bool:
-    return target == UNLABELLED and task == "anomaly"
+    return target == UNLABELLED and task in ("anomaly", "cluster")
 
 
 def infer_task(target: pd.Series, declared: str) -> tuple[str, list]:

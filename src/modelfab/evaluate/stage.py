@@ -80,6 +80,8 @@ def primary_metric(gate: GateConfig, task: str) -> str:
 def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> Evaluation:  # noqa: ANN001
     spec, rep, cfg = ctx.spec, report.data, ctx.spec.evaluate
     predictor = Predictor(package.path)
+    if get_task(rep["task"]).clusters:
+        return evaluate_clusters(predictor, splits, rep, ctx)
     scores_, y, s = score_package(predictor, splits, rep, spec.data)
     result = {
         "task": rep["task"], "rows": len(y), "metrics": scores_, "primary": primary_metric(spec.gate, rep["task"]),
@@ -119,5 +121,22 @@ def evaluate(package: ModelPackage, splits: Splits, report: DataReport, ctx) -> 
 
         result["plots"] = write_plots(folder / "plots", rep["task"], y, s, rep["classes"],
                                       predictor.meta["threshold"], importance)
+    write_json(folder / "metrics.json", result)
+    return Evaluation(folder)
+
+
+def evaluate_clusters(predictor: Predictor, splits: Splits, rep: dict, ctx) -> Evaluation:  # noqa: ANN001
+    """A clustering's record (evaluate/clusters.py): geometry and agreement on the test rows,
+    stability, and each cluster described over a sample of every split's rows."""
+    from modelfab.evaluate import clusters
+
+    figures, record = clusters.evaluate_clusters(predictor, splits, rep, ctx.spec.train.sample)
+    X, labels, rows = record.pop("_map")
+    result = {"task": rep["task"], "rows": len(splits.test), "metrics": figures,
+              "primary": primary_metric(ctx.spec.gate, rep["task"]), "threshold": predictor.meta["threshold"],
+              "trivial": {"ari": 0.0, "nmi": 0.0} if "ari" in figures else {}, **record}
+    folder = ctx.folder()
+    if ctx.spec.evaluate.plots:
+        result["plots"] = clusters.write_map(folder / "plots", X, labels, rows, rep, record.get("k_scores"))
     write_json(folder / "metrics.json", result)
     return Evaluation(folder)

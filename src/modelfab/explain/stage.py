@@ -25,6 +25,10 @@ def explain(package: ModelPackage, splits: Splits, report: DataReport, explain: 
     if not explain.enabled:
         write_json(folder / "explanation.json", {"skipped": "explain.enabled is false"})
         return Explanation(folder)
+    if get_task(report.data["task"]).clusters:  # no error to explain: evaluate profiles each cluster instead
+        write_json(folder / "explanation.json", {"skipped": "a clustering is described by its clusters' profiles "
+                                                 "and representative rows (the evaluation), not by errors"})
+        return Explanation(folder)
     predictor = Predictor(package.path)
     test = splits.test
     n = explain.rows if _cheap(predictor) or explain.method == "exact" else min(explain.rows, explain.permutation_rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from modelfab.models.base import ModelFamily, NotFittedError
+from modelfab.models.clusters import DBSCANModel, GaussianMixtureModel, HDBSCANModel, KMeansModel
 from modelfab.models.detectors import DETECTORS, DetectorsModel
 from modelfab.models.ensemble import EnsembleModel
 from modelfab.models.forest import ExtraTreesModel, RandomForestModel
@@ -15,7 +16,8 @@ from modelfab.spec.sections.nets import NET_TYPES
 
 FAMILIES: dict[str, type[ModelFamily]] = {
     f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel, SearchModel,
-                        *DETECTORS.values(), DetectorsModel)
+                        *DETECTORS.values(), DetectorsModel, KMeansModel, GaussianMixtureModel, DBSCANModel,
+                        HDBSCANModel)
 }
 
 # Families on PyTorch, imported when first asked for.

@@ -63,7 +63,8 @@ class Contributions:
 
 class ModelFamily(ABC):
     type: ClassVar[str]
-    tasks: ClassVar[frozenset[str]] = frozenset(n for n, t in TASKS.items() if not t.detector)  # the tasks it answers
+    tasks: ClassVar[frozenset[str]] = frozenset(  # the tasks it answers: the supervised ones, unless it says
+        n for n, t in TASKS.items() if not (t.detector or t.clusters))
     capabilities: ClassVar[frozenset[str]] = frozenset({"proba"})
     layout: dict | None = None  # how feature columns form images, sequences or tokens (nets read it)
     context: Any = None  # checkpointing and per-epoch logging lent by the train stage (nets use it)
@@ -112,6 +113,10 @@ class ModelFamily(ABC):
         """Exact per-feature contributions; families that cannot (nets, ensembles) raise
         NotImplementedError and are explained by a model-agnostic method instead."""
         raise NotImplementedError(f"{self.type} has no exact contributions")
+
+    def package_info(self) -> dict:
+        """Keys the family adds to package.json (a clusterer: its clusters as the classes)."""
+        return {}
 
     @property
     def has_contributions(self) -> bool:

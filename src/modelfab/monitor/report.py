@@ -85,7 +85,7 @@ def _predictions_figure(report: dict, scores: np.ndarray, current: pd.DataFrame,
 
     p = report["predictions"]
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    if predictor.task == "multiclass":
+    if predictor.task == "multiclass" or get_task(predictor.task).clusters:  # shares of each class or cluster
         shares = pd.DataFrame({"reference": pd.Series(p.get("reference_shares", {})),
                                "current": pd.Series(p.get("current_shares", {}))}).fillna(0)
         shares.plot.bar(ax=ax, alpha=0.7)

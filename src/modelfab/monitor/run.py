@@ -107,6 +107,9 @@ def latest_path(project: Project, model: str) -> Path:
 def prediction_drift(predictor: Predictor, scores: np.ndarray, current: pd.DataFrame, cfg) -> dict:  # noqa: ANN001
     """The model's scores on the reference rows against the logged predictions."""
     classes = [str(c) for c in predictor.classes]
+    if get_task(predictor.task).clusters:
+        predicted = pd.Series(get_task(predictor.task).decide(scores).astype(str))
+        return categorical_drift(predicted, current["prediction"].astype(str), cfg) | {"of": "predicted cluster"}
     if not get_task(predictor.task).has_classes:
         return numeric_drift(pd.Series(scores), current["prediction"], cfg) | {"of": "predicted value"}
     if get_task(predictor.task).binary:
@@ -126,6 +129,8 @@ def score_labels(predictor: Predictor, current: pd.DataFrame, info, project: Pro
     out: dict = {"labelled_rows": len(labelled), "metric": metric}
     if labelled.empty:
         return out
+    if get_task(task).clusters:  # a label measures a clustering's agreement, which needs many rows at once
+        return out | {"note": "a clustering is not scored on logged labels"}
     if not get_task(task).has_classes:
         y = labelled["label"].to_numpy(dtype=float)
         scores = labelled["prediction"].to_numpy(dtype=float)

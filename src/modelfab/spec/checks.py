@@ -56,10 +56,23 @@ def check_task(spec: FabSpec) -> list[str]:
         problems.append(f"data.normal: names the normal value of an anomaly task's label; this task is {spec.task}")
     if not detector and spec.train.type in DETECTOR_TYPES:
         problems.append(f"train.type: {spec.train.type!r} is an anomaly detector; it needs task: anomaly")
+    problems += _check_clusterer(spec)
     threshold = spec.train.decision_threshold
     if isinstance(threshold, float) and not 0 < threshold < 1:
         problems.append(f"train.decision_threshold: got {threshold}; expected a number between 0 and 1")
     return problems
+
+
+def _check_clusterer(spec: FabSpec) -> list[str]:
+    from modelfab.spec.sections.cluster import CLUSTER_TYPES
+
+    clusters = spec.task != AUTO and TASKS[spec.task].clusters
+    if clusters and spec.train.type not in CLUSTER_TYPES:
+        return [f"train.type: {spec.train.type!r} does not cluster; task cluster takes one of "
+                f"{', '.join(sorted(CLUSTER_TYPES))}"]
+    if not clusters and spec.train.type in CLUSTER_TYPES:
+        return [f"train.type: {spec.train.type!r} is a clusterer; it needs task: cluster"]
+    return []
 
 
 def check_gate(spec: FabSpec) -> list[str]:

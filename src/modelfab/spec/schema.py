@@ -92,13 +92,16 @@ class FabSpec(Section):
     @model_validator(mode="before")
     @classmethod
     def _unlabelled(cls, raw: object) -> object:
-        """A detector task without a label column reads one the ingest stage makes (all normal)."""
-        if isinstance(raw, dict) and raw.get("task") in TASKS and TASKS[raw["task"]].detector:
-            data = raw.get("data")
+        """A task that learns without labels (anomaly, cluster), given no label column, reads one
+        the ingest stage makes (every row `normal`); with no `train:`, it takes its task's family."""
+        if isinstance(raw, dict) and raw.get("task") in TASKS and not TASKS[raw["task"]].needs_target:
+            task, data = TASKS[raw["task"]], raw.get("data")
             if isinstance(data, dict) and data.get("target") is None:
                 from modelfab.tasks.anomaly import UNLABELLED
 
-                return raw | {"data": data | {"target": UNLABELLED}}
+                raw = raw | {"data": data | {"target": UNLABELLED}}
+            if "train" not in raw:
+                raw = raw | {"train": {"type": task.default_family}}
         return raw
 
     @property

@@ -1,4 +1,5 @@
-"""Tasks as objects: what a binary, multiclass or regression question means to every stage.
+"""Tasks as objects: what a binary, multiclass, regression, anomaly or cluster question means to
+every stage.
 
 `get_task(name)` gives the task; `TASKS` names them all (the spec's `task:` choices come from
 here, with `auto`, which validate resolves from the target)."""
@@ -9,10 +10,11 @@ from modelfab.errors import SpecError, did_you_mean
 from modelfab.tasks.anomaly import Anomaly
 from modelfab.tasks.base import LOWER_IS_BETTER, UNRANKED, Task, better
 from modelfab.tasks.binary import Binary
+from modelfab.tasks.cluster import Cluster
 from modelfab.tasks.multiclass import Multiclass
 from modelfab.tasks.regression import Regression
 
-TASKS: dict[str, Task] = {t.name: t for t in (Binary(), Multiclass(), Regression(), Anomaly())}
+TASKS: dict[str, Task] = {t.name: t for t in (Binary(), Multiclass(), Regression(), Anomaly(), Cluster())}
 AUTO = "auto"  # validate infers binary, multiclass or regression from the target
 
 

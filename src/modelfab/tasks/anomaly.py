@@ -27,6 +27,7 @@ class Anomaly(Binary):
     needs_target = False
     metrics = (*CLASS_METRICS, "flagged")
     default_metric = "roc_auc"
+    default_family = "isolation_forest"
 
     def compute(self, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
         """Binary's metrics with the anomalous class positive, and the share of rows flagged; the

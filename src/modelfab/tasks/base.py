@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 # Metrics (and training losses) where a smaller value is better; every direction test reads this.
-LOWER_IS_BETTER = frozenset({"rmse", "mae", "loss", "train_loss"})
-# Figures with no better direction (the share of rows a detector flags): a gate bounds them.
-UNRANKED = frozenset({"flagged"})
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "loss", "train_loss", "davies_bouldin"})
+# Figures with no better direction (the share of rows a detector flags, or a clusterer calls
+# noise): a gate bounds them.
+UNRANKED = frozenset({"flagged", "noise"})
 
 
 def better(metric: str, a: float, b: float) -> float:
@@ -36,9 +37,11 @@ class Task:
     binary: ClassVar[bool] = False  # two classes, scored by the positive one's probability
     detector: ClassVar[bool] = False  # models learn what normal looks like from the normal rows
     thresholded: ClassVar[bool] = False  # a decision threshold is chosen on validation rows (train)
+    clusters: ClassVar[bool] = False  # models group rows with no label; a label only measures agreement
     metrics: ClassVar[tuple[str, ...]] = ()
     default_metric: ClassVar[str] = ""
     default_split: ClassVar[str] = "random"
+    default_family: ClassVar[str] = "lightgbm"  # the train.type a spec without `train:` gets
 
     def encode_target(self, y: pd.Series, classes: list) -> np.ndarray:
         """Target values -> what models learn (class codes 0..k-1, or floats)."""

@@ -60,7 +60,7 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
     inputs = read_json(transform.path / "transform.json")["inputs"]
     write_reference(splits.train, [*inputs, rep["target"]], folder / "reference.parquet")
     write_meta(folder, describe(config, rep, threshold, inputs, features.info["features"], features.info.get("layout"),
-                                model.trained_on_valid_))
+                                model.trained_on_valid_) | model.package_info())
     if context and context.checkpoint:
         context.checkpoint.unlink(missing_ok=True)  # the package holds the result; the checkpoint is spent
     return ModelPackage(folder)

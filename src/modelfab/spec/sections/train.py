@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from modelfab.spec.sections.base import ModelConfig, Section
+from modelfab.spec.sections.cluster import DBSCANConfig, GaussianMixtureConfig, HDBSCANConfig, KMeansConfig
 from modelfab.spec.sections.detect import (
     AutoencoderConfig,
     DetectorsConfig,
@@ -211,6 +212,7 @@ class BlendConfig(ModelConfig):
 TrainConfig = Annotated[
     LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig | SearchConfig
     | BlendConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig
-    | IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig | AutoencoderConfig | DetectorsConfig | PatchCoreConfig,
+    | IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig | AutoencoderConfig | DetectorsConfig | PatchCoreConfig
+    | KMeansConfig | GaussianMixtureConfig | DBSCANConfig | HDBSCANConfig,
     Field(discriminator="type"),
 ]
