@@ -22,7 +22,7 @@ import numpy as np
 from modelfab.artifacts import read_json, write_json
 from modelfab.errors import DataError
 from modelfab.models.base import ModelFamily, Progress, as_matrix
-from modelfab.tasks.cluster import NOISE
+from modelfab.tasks.cluster import NOISE, Cluster
 
 
 class Clusterer(ModelFamily):
@@ -35,14 +35,12 @@ class Clusterer(ModelFamily):
         X = check_rows(as_matrix(X), self.type)
         rng = np.random.default_rng(self.config.seed)
         self.order_ = None
-        labels = self._fit(X, self.config.seed, progress)
-        found = sorted(set(labels.tolist()) - {NOISE}, key=lambda c: (-int(np.sum(labels == c)), c))
-        if not found:
+        self.order_ = by_size(self._fit(X, self.config.seed, progress))
+        if not self.order_:
             raise DataError(f"train.type {self.type}: every training row is noise; no cluster was found "
                             f"({self._hint()})")
-        self.order_ = [int(c) for c in found]
         own = self.assign(X)
-        self.sizes_ = [int(np.sum(own == c)) for c in range(len(found))]
+        self.sizes_ = [int(np.sum(own == c)) for c in range(self.k)]
         self.stability_ = self._stability(X, rng)
         return self
 
@@ -55,9 +53,7 @@ class Clusterer(ModelFamily):
 
     def assign(self, X: np.ndarray) -> np.ndarray:
         """Each row's cluster, -1 for noise."""
-        from modelfab.tasks import get_task
-
-        return get_task("cluster").decide(self.predict_scores(X))
+        return Cluster().decide(self.predict_scores(X))
 
     @property
     def k(self) -> int:
@@ -97,11 +93,9 @@ class Clusterer(ModelFamily):
 
     def fit_fixed(self, X: np.ndarray, seed: int) -> None:
         """Fit with the choices of the clusterer this one was carried from (k, eps)."""
-        labels = self._fit(X, seed, None)
-        found = sorted(set(labels.tolist()) - {NOISE}, key=lambda c: (-int(np.sum(labels == c)), c))
-        if not found:
+        self.order_ = by_size(self._fit(X, seed, None))
+        if not self.order_:
             raise DataError(f"train.type {self.type}: no cluster found on a subsample")
-        self.order_ = [int(c) for c in found]
 
     def _carry(self, other: Clusterer) -> None:
         """Take `other`'s fitted choices (k, eps) so a refit does not choose again."""
@@ -138,6 +132,12 @@ class Clusterer(ModelFamily):
 
     def _restore(self) -> None:
         """Rebuild what is derived from the saved arrays (a mixture's estimator)."""
+
+
+def by_size(labels: np.ndarray) -> list[int]:
+    """The clusters found (noise left out), largest first: the order they are numbered in."""
+    found, counts = np.unique(labels[labels != NOISE], return_counts=True)
+    return [int(c) for c in found[np.argsort(-counts, kind="stable")]]
 
 
 def check_rows(X: np.ndarray, family: str) -> np.ndarray:
