@@ -203,3 +203,31 @@ def test_engine_health_index_rises_toward_failure(tmp_path):
     finally:
         sys.path.remove(str(folder)) if str(folder) in sys.path else None
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/datasets")
+@pytest.mark.parametrize("spec", ["fab.yaml", "fab.tfidf.yaml"])
+def test_work_order_themes_small(tmp_path, spec):
+    """1,500 work orders, k from 4 to 8: the clusters agree with the labelled systems better than
+    chance, every cluster is described, and the report opens."""
+    import json
+    import subprocess
+    import sys
+
+    folder = copy("work-order-themes", tmp_path, "data")
+    try:
+        prepare = EXAMPLES / "work-orders" / "prepare.py"
+        subprocess.run([sys.executable, str(prepare), "--limit", "1500", "--out", str(folder / "data" / "work-orders.csv")],
+                       check=True, capture_output=True)
+        text = (folder / spec).read_text()
+        assert "k_range: [4, 12]" in text
+        (folder / spec).write_text(text.replace("k_range: [4, 12]", "k_range: [4, 8]"))
+        run = modelfab.run(modelfab.load_spec(folder / spec), hooks=[])
+        record = json.loads((run.load("evaluation").path / "metrics.json").read_text())
+        assert 4 <= record["k"] <= 8 and record["metrics"]["ari"] > 0.02
+        assert len(record["clusters"]) == record["k"]
+        assert all(cluster["words"] and cluster["representatives"] for cluster in record["clusters"].values())
+        report_opens(run, tmp_path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -104,7 +104,9 @@ def test_a_clustering_runs_gates_registers_predicts_serves_and_is_profiled(tmp_p
     figures = blessing["candidate"]
     assert figures["ari"] > 0.95 and figures["nmi"] > 0.9 and figures["silhouette"] > 0.5 and figures["stability"] > 0.9
     record = json.loads((run.load("evaluation").path / "metrics.json").read_text())
-    assert record["k"] == 3 and {"cluster_map.png", "k_choice.png"} <= set(record["plots"])
+    assert record["k"] == 3 and {"cluster_map.png", "cluster_sizes.png", "k_choice.png"} <= set(record["plots"])
+    report = (run.store.path(run.refs["run_report"]) / "report.html").read_text()
+    assert "The clusters" in report and "a typical member" in report and "east" in report
     east = next(c for c in record["clusters"].values() if "east" in c["labels"])
     assert east["profile"][0]["column"] in ("flow", "vibration", "grade") and len(east["representatives"]) == 3
     assert "line" not in run.load("features").info["features"]  # the label is never learned from

@@ -154,14 +154,14 @@ def write_map(folder: Path, X: np.ndarray, labels: np.ndarray, rows: pd.DataFram
     panels = [("clusters", labels)] + ([(rep["target"], rows[rep["target"]].astype(str).to_numpy())] if rep["classes"] else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
     for ax, (title, colour) in zip(axes[0], panels, strict=True):
-        for i, value in enumerate(sorted(set(colour.tolist()), key=str)):
+        for i, value in enumerate(sorted(set(colour.tolist()), key=_natural)):
             picked = colour == value
             grey = value == NOISE
             ax.scatter(xy[picked, 0], xy[picked, 1], s=6, alpha=0.6, color="0.7" if grey else f"C{i % 10}",
                        label="noise" if grey else str(value))
         ax.set_title(f"{title} on the first two principal components")
         ax.legend(markerscale=3, fontsize=7, loc="best")
-    written = [_save(fig, folder / "cluster_map.png")]
+    written = [_save(fig, folder / "cluster_map.png"), write_sizes(folder, labels, rows, rep)]
     if k_scores:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         ks = sorted(k_scores, key=int)
@@ -170,6 +170,32 @@ def write_map(folder: Path, X: np.ndarray, labels: np.ndarray, rows: pd.DataFram
         ax.set_ylabel("score of the choice (higher is better)")
         written.append(_save(fig, folder / "k_choice.png"))
     return written
+
+
+def write_sizes(folder: Path, labels: np.ndarray, rows: pd.DataFrame, rep: dict) -> str:
+    """One bar per cluster, its length the rows it holds, split by label where there is one: which
+    clusters are a single label's and which mix several, at a glance."""
+    from modelfab.evaluate.plots import _plt, _save
+
+    plt = _plt()
+    names = ["noise" if c == NOISE else str(c) for c in labels]
+    if rep["classes"]:
+        counts = pd.crosstab(pd.Series(names, name="cluster"), rows[rep["target"]].astype(str).to_numpy())
+    else:
+        counts = pd.Series(names).value_counts().rename("rows").to_frame()
+    counts = counts.loc[sorted(counts.index, key=lambda c: (c == "noise", int(c) if c != "noise" else 0))]
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(counts) + 1.5))
+    counts.iloc[::-1].plot.barh(stacked=True, ax=ax, width=0.8, legend=bool(rep["classes"]))
+    ax.set_xlabel("rows (a sample of every split)")
+    ax.set_ylabel("cluster")
+    if rep["classes"]:
+        ax.legend(title=rep["target"], fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    return _save(fig, folder / "cluster_sizes.png")
+
+
+def _natural(value: object) -> tuple:
+    """Cluster ids in numeric order (10 after 9), label names in text order."""
+    return (0, value, "") if isinstance(value, (int, np.integer)) else (1, 0, str(value))
 
 
 def _plain(value: object) -> object:

@@ -44,6 +44,7 @@ def report(report: DataReport, splits: Splits, evaluation: Evaluation, explanati
         ("The spec, and what changed since the last run", spec_section(record, previous(ctx, SPEC)[1])),
         ("Data", data_section(report.data) + distributions_section(folder, splits, report.data, explained)),
         ("Metrics on the test rows", metrics_section(metrics, evaluation)),
+        *([("The clusters", clusters_section(metrics))] if "clusters" in metrics else []),
         ("The gate", gate_section(blessing.data, registration.data)),
         ("Why the model says what it says", explanation_section(explained, explanation)),
         ("Lineage", lineage_section(record, report.data)),
@@ -101,6 +102,29 @@ def metrics_section(metrics: dict, evaluation: Evaluation) -> str:
     plots = "".join(html.image(evaluation.path / "plots" / name, name) for name in metrics.get("plots", [])
                     if (evaluation.path / "plots" / name).is_file())
     return html.table(["metric", "value", "95% interval"], rows, {1, 2}) + note + plots
+
+
+def clusters_section(metrics: dict) -> str:
+    """Each cluster as a person reads it: how many rows, what sets it apart, which labels it
+    holds, and one typical member (the row nearest its centre)."""
+    rows = []
+    ordered = sorted(metrics["clusters"].items(), key=lambda kv: (kv[0] == "noise", int(kv[0]) if kv[0] != "noise" else 0))
+    for name, c in ordered:
+        apart = c.get("words") or [_apart(p) for p in c.get("profile", [])]
+        labels = ", ".join(f"{k} {v}" for k, v in (c.get("labels") or {}).items())
+        typical = (c.get("representatives") or [{}])[0].get("values", {})
+        rows.append([name, c["size"], f"{c['share']:.1%}", ", ".join(apart[:6]), labels,
+                     "; ".join(f"{k}={v}" for k, v in typical.items())[:160]])
+    chosen = f"k = {metrics['k']}" + (f", chosen by {metrics['chosen_by']}" if metrics.get("chosen_by") else "")
+    return (html.items([f"{chosen}; described over {metrics['described_rows']} rows of every split"])
+            + html.table(["cluster", "rows", "share", "what sets it apart", "labels it holds", "a typical member"],
+                         rows, {1, 2}))
+
+
+def _apart(entry: dict) -> str:
+    if "value" in entry:
+        return f"{entry['column']} = {entry['value']} ({entry['share']:.0%} against {entry['overall']:.0%})"
+    return f"{entry['column']} {'high' if entry['effect'] > 0 else 'low'} ({entry['mean']:.3g} against {entry['overall']:.3g})"
 
 
 def gate_section(blessing: dict, registration: dict) -> str:
