@@ -134,6 +134,28 @@ def test_with_no_label_the_gate_reads_stability_and_geometry_alone(tmp_path):
     assert blessing["blessed"] and not {"ari", "nmi"} & set(blessing["candidate"])
 
 
+def test_with_no_label_retraining_learns_from_the_traffic_itself(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from modelfab.monitor.retrain import retrain
+    from modelfab.registry import client as registry
+    from modelfab.serve.app import create_app
+
+    spec = SPEC.replace("      target: line\n", "").replace("drop: [id]", "drop: [id, line]")
+    spec = spec.rstrip(" ") + "    retrain: {min_labelled: 100, holdout: 0.3}\n"
+    project = modelfab.load_spec(write_project(tmp_path, table(), spec))
+    modelfab.run(project, hooks=[])
+    rows = table(300, seed=9).drop(columns=["id", "line"]).sample(frac=1.0, random_state=0)  # mixed traffic
+    with TestClient(create_app(project, "line-groups@champion")) as server:
+        records = json.loads(rows.to_json(orient="records"))
+        assert server.post("/predict/batch", json={"records": records}).status_code == 200
+    result = retrain(project, hooks=[])  # no label was ever sent
+    assert result["trained_on_logged"] == 210 and result["held_out"] == 90
+    assert result["blessed"], result["reason"]
+    assert result["metrics"]["stability"] > 0.9 and result["metrics"]["silhouette"] > 0.5
+    assert registry.resolve(registry.client(project.tracking_uri), "line-groups@champion").version == 2
+
+
 @pytest.mark.parametrize("frame, change, message", [
     (table(), "train: {type: lightgbm}", "train.type: 'lightgbm' does not cluster; task cluster takes one of"),
     (table().assign(temperature=1.0, pressure=2.0, flow=3.0, vibration=4.0, grade="A"), None,

@@ -1,4 +1,5 @@
-"""`modelfab retrain`: the same pipeline on the original data plus labelled logged predictions.
+"""`modelfab retrain`: the same pipeline on the original data plus labelled logged predictions
+(every logged prediction, for a model that learnt with no label).
 
 The newest labelled predictions (retrain.holdout of them) are held out as the test rows, so the
 gate judges challenger and champion on the traffic the line sends now; the older ones join the
@@ -24,6 +25,7 @@ from modelfab.registry import client as registry
 from modelfab.spec.load import Project
 from modelfab.spec.schema import TestData
 from modelfab.tasks import get_task
+from modelfab.tasks.anomaly import UNLABELLED
 
 
 def retrain(project: Project, ref: str | None = None, hooks=None) -> dict:  # noqa: ANN001
@@ -34,12 +36,16 @@ def retrain(project: Project, ref: str | None = None, hooks=None) -> dict:  # no
     info = registry.resolve(registry.client(project.tracking_uri), ref or f"{spec.model_name}@{spec.register_.alias}")
     meta = Predictor(info.package).meta
     logged = read_log(log_path(project), info.name, meta, window=(None, cfg.hours))
-    labelled = logged[logged["label"].notna()].sort_values("time", kind="stable")
+    # A model that learnt with no label (a detector of normal, a clustering) retrains on the
+    # traffic itself: every logged row, labelled or not.
+    unlabelled = meta["target"] == UNLABELLED
+    labelled = logged if unlabelled else logged[logged["label"].notna()]
+    labelled = labelled.sort_values("time", kind="stable")
     if len(labelled) < cfg.min_labelled:
-        raise DataError(f"only {len(labelled)} logged predictions of {info.name} have labels"
+        raise DataError(f"only {len(labelled)} logged predictions of {info.name}{'' if unlabelled else ' have labels'}"
                         f"{f' in the last {cfg.hours:g} hours' if cfg.hours else ''}; retrain.min_labelled asks for "
-                        f"{cfg.min_labelled}. The champion (version {info.version}) is untouched; send labels to "
-                        "POST /labels first")
+                        f"{cfg.min_labelled}. The champion (version {info.version}) is untouched; "
+                        f"{'serve more traffic' if unlabelled else 'send labels to POST /labels'} first")
     rows = _as_training_rows(labelled, meta)
     cut = int(round(len(rows) * (1 - cfg.holdout)))
     fresh, held_out = rows.iloc[:cut], rows.iloc[cut:]
@@ -82,6 +88,8 @@ def retrain(project: Project, ref: str | None = None, hooks=None) -> dict:  # no
 def _as_training_rows(labelled: pd.DataFrame, meta: dict) -> pd.DataFrame:
     """Logged inputs with the label as the target column, typed as in training."""
     frame = labelled[meta["inputs"]].copy()
+    if meta["target"] == UNLABELLED:  # ingest makes the placeholder label, as for the original rows
+        return frame.reset_index(drop=True)
     target = labelled["label"]
     classes = meta["classes"]
     if not get_task(meta["task"]).has_classes or all(isinstance(c, (int, float)) for c in classes):
