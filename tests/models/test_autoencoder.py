@@ -77,3 +77,32 @@ def test_an_autoencoder_learns_healthy_windows_and_its_error_rises_toward_the_en
     assert history and "valid_loss" in history[0]  # early stopping watched the healthy validation windows
     alone = np.vstack([predictor.model.predict_scores(X[i:i + 1]) for i in range(5)])
     np.testing.assert_allclose(alone, predictor.model.predict_scores(X)[:5], atol=1e-6)
+
+
+def test_served_window_scores_equal_the_pipelines_and_the_monitor_reads_them(tmp_path):
+    """The server builds each row's window from the earlier rows of its engine in the batch, as
+    the pipeline does: the same scores to 1e-6 (no repeat of anomalib 2303)."""
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from modelfab.cli import app
+    from modelfab.serve.app import create_app
+
+    frame = engines()
+    frame.to_csv(tmp_path / "engines.csv", index=False)
+    (tmp_path / "fab.yaml").write_text(textwrap.dedent(SPEC).replace("epochs: 25", "epochs: 5"))
+    project = modelfab.load_spec(tmp_path / "fab.yaml")
+    run = modelfab.run(project, hooks=[])
+    predictor = Predictor(run.load("package").path)
+    fresh = engines(units=6, seed=3).drop(columns=["state", "rul"])
+    expected = predictor.scores(fresh)
+    with TestClient(create_app(project, "engine-health@champion")) as server:
+        records = json.loads(fresh.to_json(orient="records"))
+        answer = server.post("/predict/batch", json={"records": records})
+        assert answer.status_code == 200, answer.text
+    served = np.array([[p["probabilities"][str(c)] for c in predictor.meta["classes"]]
+                       for p in answer.json()["predictions"]])
+    np.testing.assert_allclose(served, expected, atol=1e-6, rtol=0)
+    result = CliRunner().invoke(app, ["monitor", "--spec", str(tmp_path / "fab.yaml"), "-m", "engine-health"])
+    assert result.exit_code == 0, result.output
+    assert "logged predictions" in result.output and "unit" not in result.output  # an id orders windows: not drift

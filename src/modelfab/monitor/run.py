@@ -48,9 +48,10 @@ def monitor(project: Project, ref: str, output: Path, last: int | None = None, h
                         "(`modelfab serve`) and send traffic first, or widen the window")
 
     columns = {}
+    order = {meta["schema"].get("entity"), meta["schema"].get("time")}  # a new engine, a later cycle: not drift
     for name in meta["inputs"]:
         column = meta["schema"]["columns"][name]
-        if column["kind"] not in ("numeric", "categorical"):
+        if column["kind"] not in ("numeric", "categorical") or name in order:
             continue  # free text and image paths: their drift shows in the predictions' drift
         test = numeric_drift if column["kind"] == "numeric" else categorical_drift
         columns[name] = test(reference[name], current[name], cfg) | {"quality": quality(current[name], column)}
