@@ -54,6 +54,22 @@ def test_a_clusterer_finds_the_groups_numbers_them_by_size_and_reads_back_the_sa
     np.testing.assert_allclose(loaded.predict_scores(test), scores, atol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["hdbscan", "kmeans"])
+def test_reduce_projects_many_columns_first_and_the_projection_reads_back(kind, tmp_path):
+    """The same groups among 60 noise columns (an embedding's shape): PCA onto 4 components first."""
+    (X, _), (test, truth) = blobs(), blobs(300, seed=1)
+    rng = np.random.default_rng(2)
+    X, test = (np.hstack([a, rng.normal(0, 1, (len(a), 60)).astype(np.float32)]) for a in (X, test))
+    model = make(kind, reduce=4).fit(X)
+    assert model.projection_.shape == (4, 64) and model.k == 3
+    assert adjusted_rand_score(truth, model.predict(test)) > 0.9
+    model.save(tmp_path)
+    loaded = type(model).load(tmp_path, model.config, "cluster", 3)
+    np.testing.assert_allclose(loaded.predict_scores(test), model.predict_scores(test), atol=1e-12)
+    alone = np.vstack([model.predict_scores(test[i:i + 1]) for i in range(5)])
+    np.testing.assert_allclose(alone, model.predict_scores(test)[:5], atol=1e-6)
+
+
 def test_k_is_chosen_by_silhouette_and_a_far_row_is_noise_to_a_density_clusterer():
     X, _ = blobs()
     model = make("kmeans").fit(X)

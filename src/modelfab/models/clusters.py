@@ -24,6 +24,8 @@ from modelfab.errors import DataError
 from modelfab.models.base import ModelFamily, Progress, as_matrix
 from modelfab.tasks.cluster import NOISE, Cluster
 
+PROJECTION = ("projection", "projection_mean")  # the PCA of `reduce`, where there is one
+
 
 class Clusterer(ModelFamily):
     tasks = frozenset({"cluster"})
@@ -35,18 +37,19 @@ class Clusterer(ModelFamily):
         X = check_rows(as_matrix(X), self.type)
         rng = np.random.default_rng(self.config.seed)
         self.order_ = None
+        X = self._fit_projection(X)
         self.order_ = by_size(self._fit(X, self.config.seed, progress))
         if not self.order_:
             raise DataError(f"train.type {self.type}: every training row is noise; no cluster was found "
                             f"({self._hint()})")
-        own = self.assign(X)
+        own = self._labels(X)
         self.sizes_ = [int(np.sum(own == c)) for c in range(self.k)]
         self.stability_ = self._stability(X, rng)
         return self
 
     def predict_scores(self, X: Any) -> np.ndarray:
         self._check_fitted("order_")
-        return self._memberships(as_matrix(X))[:, self.order_]
+        return self._memberships(self._project(as_matrix(X)))[:, self.order_]
 
     def predict(self, X: Any) -> np.ndarray:
         return self.assign(as_matrix(X))
@@ -54,6 +57,26 @@ class Clusterer(ModelFamily):
     def assign(self, X: np.ndarray) -> np.ndarray:
         """Each row's cluster, -1 for noise."""
         return Cluster().decide(self.predict_scores(X))
+
+    def _labels(self, X: np.ndarray) -> np.ndarray:
+        """As `assign`, for rows already projected."""
+        return Cluster().decide(self._memberships(X)[:, self.order_])
+
+    def _fit_projection(self, X: np.ndarray) -> np.ndarray:
+        self.projection_ = self.projection_mean_ = None
+        n = self.config.reduce
+        if n is None or n >= X.shape[1]:
+            return X
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=min(n, len(X)), random_state=self.config.seed).fit(X)
+        self.projection_, self.projection_mean_ = pca.components_.astype(np.float64), pca.mean_.astype(np.float64)
+        return self._project(X)
+
+    def _project(self, X: np.ndarray) -> np.ndarray:
+        if getattr(self, "projection_", None) is None:
+            return X
+        return ((X - self.projection_mean_) @ self.projection_.T).astype(np.float32)
 
     @property
     def k(self) -> int:
@@ -77,7 +100,7 @@ class Clusterer(ModelFamily):
         if not cfg.seeds:
             return None
         probe = X[rng.choice(len(X), min(len(X), self.config.sample), replace=False)]
-        own = self.assign(probe)
+        own = self._labels(probe)
         scores = []
         for i in range(cfg.seeds):
             part = X[rng.choice(len(X), max(2, int(cfg.share * len(X))), replace=False)]
@@ -88,7 +111,7 @@ class Clusterer(ModelFamily):
             except DataError:
                 scores.append(0.0)  # a subsample the clusterer cannot split agrees with nothing
                 continue
-            scores.append(adjusted_rand_score(own, other.assign(probe)))
+            scores.append(adjusted_rand_score(own, other._labels(probe)))
         return float(np.mean(scores))
 
     def fit_fixed(self, X: np.ndarray, seed: int) -> None:
@@ -112,7 +135,7 @@ class Clusterer(ModelFamily):
 
     def save(self, folder: Path) -> None:
         self._check_fitted("order_")
-        for name in self.ARRAYS:
+        for name in self._arrays():
             np.save(folder / f"{name}.npy", np.asarray(getattr(self, f"{name}_")), allow_pickle=False)
         state = {name: getattr(self, f"{name}_") for name in self.STATE}
         write_json(folder / "cluster.json", {"type": self.type, "order": self.order_, "sizes": self.sizes_,
@@ -125,10 +148,14 @@ class Clusterer(ModelFamily):
         model.order_, model.sizes_, model.stability_ = saved["order"], saved["sizes"], saved["stability"]
         for name, value in saved["state"].items():
             setattr(model, f"{name}_", value)
-        for name in cls.ARRAYS:
+        model.projection_ = None
+        for name in cls.ARRAYS + (PROJECTION if (folder / "projection.npy").is_file() else ()):
             setattr(model, f"{name}_", np.load(folder / f"{name}.npy", allow_pickle=False))
         model._restore()
         return model
+
+    def _arrays(self) -> tuple[str, ...]:
+        return self.ARRAYS + (PROJECTION if getattr(self, "projection_", None) is not None else ())
 
     def _restore(self) -> None:
         """Rebuild what is derived from the saved arrays (a mixture's estimator)."""

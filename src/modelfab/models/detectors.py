@@ -115,12 +115,21 @@ class IsolationForestModel(_SkopsDetector):
         return self._raw(X)
 
 
+def reference_rows(X: np.ndarray, config: Any) -> np.ndarray:
+    """The normal rows a neighbour detector keeps: all, or a seeded sample of `reference` rows."""
+    if config.reference is None or len(X) <= config.reference:
+        return X
+    keep = np.random.default_rng(config.seed).choice(len(X), config.reference, replace=False)
+    return X[np.sort(keep)]
+
+
 class LOFModel(_SkopsDetector):
     type = "lof"
 
     def _fit(self, X: np.ndarray) -> np.ndarray:
         from sklearn.neighbors import LocalOutlierFactor
 
+        X = reference_rows(X, self.config)
         k = min(self.config.n_neighbors, len(X) - 1)
         self.estimator_ = LocalOutlierFactor(n_neighbors=k, novelty=True, n_jobs=-1).fit(X)
         return -self.estimator_.negative_outlier_factor_  # each training row without itself
@@ -132,7 +141,7 @@ class KNNModel(Detector):
     type = "knn"
 
     def _fit(self, X: np.ndarray) -> np.ndarray:
-        self.train_ = np.ascontiguousarray(X, dtype=np.float64)
+        self.train_ = np.ascontiguousarray(reference_rows(X, self.config), dtype=np.float64)
         self.detector_ = self._build()
         return self.detector_.decision_scores_  # each training row without itself
 

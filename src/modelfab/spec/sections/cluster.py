@@ -21,6 +21,10 @@ class StabilityConfig(Section):
 class ClusterConfig(ModelConfig):
     stability: StabilityConfig = Field(default_factory=StabilityConfig)
     sample: int = Field(5000, ge=100, description="Rows the silhouette and stability are measured on at most.")
+    # Distances lose contrast in hundreds of dimensions (a text or image embedding): density
+    # clusterers then call most rows noise. A projection first is the usual remedy.
+    reduce: int | None = Field(None, ge=2, le=1000, description="Principal components the features are projected "
+                               "onto before clustering (PCA fitted on the training rows); null: none.")
 
 
 class _ChosenK(ClusterConfig):

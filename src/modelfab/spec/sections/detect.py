@@ -46,14 +46,22 @@ class IsolationForestConfig(DetectorConfig):
     max_features: float = Field(1.0, gt=0, le=1, description="Share of columns each tree sees.")
 
 
-class LOFConfig(DetectorConfig):
+class NeighbourConfig(DetectorConfig):
+    # Each scored row is compared with every reference row: a seeded sample of the normal rows
+    # keeps that cost bounded (as PatchCore's coreset does for patches).
+    reference: int | None = Field(
+        20_000, ge=10, description="Normal rows kept as neighbours to compare with (a seeded random sample; "
+        "null keeps every one: exact, but the time grows with the square of the rows).")
+
+
+class LOFConfig(NeighbourConfig):
     """Local Outlier Factor (scikit-learn, novelty mode): density against the neighbours'."""
 
     type: Literal["lof"] = "lof"
     n_neighbors: int = Field(20, ge=1, le=1000, description="Neighbours a row's density is compared with.")
 
 
-class KNNConfig(DetectorConfig):
+class KNNConfig(NeighbourConfig):
     """k nearest neighbours (PyOD): the distance to the k-th (or mean of k) nearest normal rows."""
 
     type: Literal["knn"] = "knn"
