@@ -5,6 +5,7 @@ run (the ratio is modelfab's time over PyOD's). Prints a table recorded in docs/
     python benchmarks/bench_detect.py                 # 100,000 x 50
     python benchmarks/bench_detect.py --rows 20000    # a smaller run
     python benchmarks/bench_detect.py --casting 400   # PatchCore on the casting images (N a class and folder)
+    python benchmarks/bench_detect.py --reference     # kNN and LOF: the 20,000-row reference against all rows
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def main() -> None:
     parser.add_argument("--columns", type=int, default=50)
     parser.add_argument("--skip", nargs="*", default=[], help="detectors to leave out")
     parser.add_argument("--casting", type=int, default=None, help="PatchCore on N casting images a class instead")
+    parser.add_argument("--reference", action="store_true",
+                        help="kNN and LOF with the default reference sample against every row, on subtler anomalies")
     parser.add_argument("--score-package", help=argparse.SUPPRESS)  # the child's part of --casting
     args = parser.parse_args()
     if args.score_package:
@@ -38,13 +41,9 @@ def main() -> None:
     from modelfab.models import family
     from modelfab.spec.schema import TrainConfig
 
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(args.rows, args.columns)).astype(np.float32)
-    test = rng.normal(size=(args.rows, args.columns)).astype(np.float32)
-    truth = np.zeros(args.rows, dtype=int)
-    truth[: args.rows // 100] = 1
-    odd = (int(truth.sum()), args.columns)  # 1% of rows: a fifth of their columns shifted by 3 sd
-    test[truth == 1] += rng.choice([-3.0, 3.0], size=odd) * (rng.random(odd) < 0.2)
+    X, test, truth = detection_rows(args.rows, args.columns, 1.5 if args.reference else 3.0)
+    if args.reference:
+        return reference(X, test, truth)
     peers = {"isolation_forest": ("pyod.models.iforest", "IForest", {"n_estimators": 300, "n_jobs": -1}),
              "lof": ("pyod.models.lof", "LOF", {"n_neighbors": 20, "n_jobs": -1}),
              "knn": ("pyod.models.knn", "KNN", {"n_neighbors": 10, "method": "mean", "n_jobs": -1}),
@@ -73,6 +72,40 @@ def main() -> None:
         print(rows[-1], flush=True)
     table(f"Detectors: fit on {args.rows:,} normal rows x {args.columns} columns, score {args.rows:,} rows, 2 cores "
           "(goal: <= 30 s each)", ["detector", "modelfab s", "peer", "peer s", "ratio", "ROC-AUC", "peer ROC-AUC"], rows)
+
+
+def detection_rows(n: int, columns: int, shift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normal training rows; test rows of which 1% have a fifth of their columns shifted by `shift` sd."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, columns)).astype(np.float32)
+    test = rng.normal(size=(n, columns)).astype(np.float32)
+    truth = np.zeros(n, dtype=int)
+    truth[: n // 100] = 1
+    odd = (int(truth.sum()), columns)
+    test[truth == 1] += rng.choice([-shift, shift], size=odd) * (rng.random(odd) < 0.2)
+    return X, test, truth
+
+
+def reference(X: np.ndarray, test: np.ndarray, truth: np.ndarray) -> None:
+    """What `train.reference` (a sample of the normal rows as neighbours) costs in detection."""
+    from pydantic import TypeAdapter
+    from sklearn.metrics import roc_auc_score
+
+    from modelfab.models import family
+    from modelfab.spec.schema import TrainConfig
+
+    found = []
+    for kind in ("knn", "lof"):
+        for kept in (20_000, None):
+            config = TypeAdapter(TrainConfig).validate_python({"type": kind, "reference": kept})
+            started = time.perf_counter()
+            model = family(kind)(config, "anomaly", 2).fit(X, np.zeros(len(X), dtype=int))
+            scores = model.predict_scores(test)[:, 1]
+            found.append([kind, f"{kept:,}" if kept else f"all {len(X):,}", f"{time.perf_counter() - started:.1f}",
+                          f"{roc_auc_score(truth, scores):.4f}"])
+            print(found[-1], flush=True)
+    table("Neighbour detectors: a reference sample against every row (a fifth of the columns shifted by 1.5 sd)",
+          ["detector", "reference rows", "s", "ROC-AUC"], found)
 
 
 def autoencoder(X: np.ndarray, test: np.ndarray, truth: np.ndarray) -> list[str]:
