@@ -22,6 +22,7 @@ from modelfab.artifacts import read_json, write_json
 from modelfab.models.detectors import Detector
 
 CHUNK = 4096  # query patches per distance computation
+CANDIDATES = 4  # nearest bank patches by the float32 GEMM, whose exact distances are then taken
 
 
 class PatchCoreModel(Detector):
@@ -45,26 +46,34 @@ class PatchCoreModel(Detector):
         return self._raw(X)
 
     def _distances(self, X: np.ndarray) -> torch.Tensor:
-        """(images, H*W): each patch's distance to its nearest bank patch."""
+        """(images, H*W): each patch's distance to its nearest bank patch, float64.
+
+        The float32 GEMM only picks the CANDIDATES nearest bank patches; their distances are then
+        computed exactly, row by row, in float64. A GEMM's rounding depends on how many rows it
+        is given, so without this an image scored alone differed from its batch score by 2e-6."""
         patches = self._patches(X)
         flat = patches.reshape(-1, patches.shape[-1])
         bank_sq = (self.bank_ * self.bank_).sum(1)
+        bank64 = self.bank_.double()
+        picks = min(CANDIDATES, len(self.bank_))
         out = []
         for i in range(0, len(flat), CHUNK):
             q = flat[i:i + CHUNK]
             d = torch.addmm(bank_sq[None, :], q, self.bank_.T, alpha=-2) + (q * q).sum(1, keepdim=True)
-            out.append(d.min(dim=1).values.clamp_min(0).sqrt())
-        return torch.cat(out).reshape(patches.shape[:2]) if out else torch.zeros(patches.shape[:2])
+            near = d.topk(picks, dim=1, largest=False).indices
+            exact = ((q.double()[:, None, :] - bank64[near]) ** 2).sum(-1)
+            out.append(exact.min(dim=1).values.sqrt())
+        return torch.cat(out).reshape(patches.shape[:2]) if out else torch.zeros(patches.shape[:2], dtype=torch.float64)
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
         d = self._distances(X)
-        return (d.mean(dim=1) if self.config.pooling == "mean" else d.max(dim=1).values).double().numpy()
+        return (d.mean(dim=1) if self.config.pooling == "mean" else d.max(dim=1).values).numpy()
 
     def anomaly_maps(self, X: np.ndarray, size: int) -> np.ndarray:
         """(images, size, size): each patch's distance, upsampled bilinearly to the image."""
         _, h, w = self.layout_shape()
         d = self._distances(X).reshape(len(X), 1, h, w)
-        return F.interpolate(d, size=(size, size), mode="bilinear", align_corners=False)[:, 0].numpy()
+        return F.interpolate(d.float(), size=(size, size), mode="bilinear", align_corners=False)[:, 0].numpy()
 
     def _save(self, folder: Path) -> None:
         np.save(folder / "bank.npy", self.bank_.numpy(), allow_pickle=False)
