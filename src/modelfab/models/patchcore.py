@@ -54,14 +54,13 @@ class PatchCoreModel(Detector):
         patches = self._patches(X)
         flat = patches.reshape(-1, patches.shape[-1])
         bank_sq = (self.bank_ * self.bank_).sum(1)
-        bank64 = self.bank_.double()
         picks = min(CANDIDATES, len(self.bank_))
         out = []
         for i in range(0, len(flat), CHUNK):
             q = flat[i:i + CHUNK]
             d = torch.addmm(bank_sq[None, :], q, self.bank_.T, alpha=-2) + (q * q).sum(1, keepdim=True)
             near = d.topk(picks, dim=1, largest=False).indices
-            exact = ((q.double()[:, None, :] - bank64[near]) ** 2).sum(-1)
+            exact = ((q.double()[:, None, :] - self.bank_[near].double()) ** 2).sum(-1)  # only the candidates
             out.append(exact.min(dim=1).values.sqrt())
         return torch.cat(out).reshape(patches.shape[:2]) if out else torch.zeros(patches.shape[:2], dtype=torch.float64)
 
