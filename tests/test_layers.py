@@ -24,7 +24,7 @@ FLOORS = [
     ("package",),
     ("registry",),
     ("hooks",),
-    ("train", "evaluate", "explain"),
+    ("train", "evaluate", "explain", "export"),
     ("report",),
     ("pipelines",),
     ("monitor",),

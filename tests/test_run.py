@@ -55,7 +55,7 @@ def test_changing_train_reruns_only_train_and_after(binary_project):
     result = run_json(binary_project)
     ran = {name for name, s in result["stages"].items() if not s["cached"]}
     # champion: the first run judged against no champion; this one against version 1
-    assert ran == {"train", "evaluate", "explain", "champion", "gate", "register", "report"}
+    assert ran == {"train", "evaluate", "export", "explain", "champion", "gate", "register", "report"}
 
 
 def test_from_stage_forces_rerun(binary_project):

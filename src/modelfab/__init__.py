@@ -16,6 +16,7 @@ for _key, _value in {
     "DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true", "RAY_USAGE_STATS_ENABLED": "0",
     "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GIT_PYTHON_REFRESH": "quiet",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime reads it only at import: set before any import of it
 }.items():
     os.environ.setdefault(_key, _value)
 

@@ -257,6 +257,20 @@ def predict(
     out.print(f"wrote {rows} predictions of {version} to {output}")
 
 
+@app.command("export")
+@guarded
+def export_model(
+    model: Annotated[str, typer.Option("--model", "-m", help="NAME@ALIAS, NAME/VERSION, or NAME (its champion).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write (a .json beside it).")],
+    spec: Annotated[Path, typer.Option("--spec", help="fab.yaml whose registry to use.")] = Path("fab.yaml"),
+) -> None:
+    """Write a registered version's ONNX graph, and a JSON of its inputs and outputs."""
+    from modelfab.export.files import write_export
+
+    version, side = write_export(load_spec(spec), model, output)
+    out.print(f"wrote {version} to {output} (inputs and outputs: {side})")
+
+
 class Fallback(StrEnum):
     none = "none"
     previous = "previous"

@@ -62,7 +62,8 @@ def test_unknown_parameter_is_refused_at_definition():
 
 
 def test_downstream():
-    assert TABLE_PIPELINE.downstream("train") == {"train", "evaluate", "explain", "champion", "gate", "register", "report"}
+    assert TABLE_PIPELINE.downstream("train") == {"train", "evaluate", "export", "explain", "champion", "gate",
+                                                  "register", "report"}
     assert TABLE_PIPELINE.downstream("register") == {"register", "report"}
 
 

@@ -13,6 +13,7 @@ from modelfab.artifacts.types import (
     FeatureSet,
     FeatureTransform,
     ModelPackage,
+    OnnxModel,
     RawTable,
     Registration,
     RunReport,
@@ -24,6 +25,6 @@ from modelfab.artifacts.types import (
 __all__ = [
     "Artifact", "ArtifactStore", "BlendMembers", "Blessing", "Champion", "CleanTable", "DataReport", "Evaluation", "Explanation",
     "FeatureSet",
-    "FeatureTransform", "ModelPackage", "RawTable", "Ref", "Registration", "RunReport", "Splits",
+    "FeatureTransform", "ModelPackage", "OnnxModel", "RawTable", "Ref", "Registration", "RunReport", "Splits",
     "atomic_write_text", "read_json", "write_json",
 ]

@@ -313,6 +313,14 @@ class ModelPackage(Folder):
     kind: ClassVar[str] = "model_package"
 
 
+class OnnxModel(Folder):
+    """The package as ONNX (the export stage). Files: `onnx.json` (exported or why not, the
+    graph's inputs and outputs, what runs in Python before it, the parity check on the test
+    rows, the SHA-256 of the graph), and `model.onnx` where it exported."""
+
+    kind: ClassVar[str] = "onnx_model"
+
+
 class Evaluation(Folder):
     """Metrics and plots. Files: `metrics.json` (metrics, per-class scores, confusion matrix,
     cross-validation, permutation importance), `plots/*.png`."""
@@ -339,6 +347,6 @@ ARTIFACT_TYPES: dict[str, type[Artifact]] = {
     t.kind: t
     for t in (
         RawTable, CleanTable, DataReport, Blessing, Registration, Champion, BlendMembers, Splits, FeatureSet,
-        FeatureTransform, ModelPackage, Evaluation, Explanation, RunReport,
+        FeatureTransform, ModelPackage, OnnxModel, Evaluation, Explanation, RunReport,
     )
 }

@@ -5,7 +5,7 @@ absolute thresholds only.
 
 from __future__ import annotations
 
-from modelfab.artifacts import Blessing, Champion, DataReport, Evaluation, ModelPackage, Splits, read_json
+from modelfab.artifacts import Blessing, Champion, DataReport, Evaluation, ModelPackage, OnnxModel, Splits, read_json
 from modelfab.errors import SpecError
 from modelfab.evaluate.metrics import METRICS_BY_TASK, better
 from modelfab.pipeline import stage
@@ -14,9 +14,9 @@ from modelfab.tasks import UNRANKED
 
 
 @stage("gate", outputs={"blessing": Blessing},
-       sections=("gate", "tracking.uri", "data.test", "data.entity", "data.time"))
+       sections=("gate", "tracking.uri", "data.test", "data.entity", "data.time", "export.required"))
 def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: DataReport, champion: Champion,
-         gate: GateConfig, ctx) -> Blessing:  # noqa: ANN001
+         onnx: OnnxModel, gate: GateConfig, ctx) -> Blessing:  # noqa: ANN001
     rep = report.data
     result = read_json(evaluation.path / "metrics.json")
     candidate = result["metrics"]
@@ -43,6 +43,10 @@ def gate(evaluation: Evaluation, package: ModelPackage, splits: Splits, report: 
     trivial = no_better_than_constant(result, gate)
     if trivial and not failed:
         return Blessing(base | {"blessed": False, "verdicts": verdicts, "reason": trivial})
+    exported = read_json(onnx.path / "onnx.json")
+    if ctx.spec.export.required and not exported["exported"] and not failed:
+        return Blessing(base | {"blessed": False, "verdicts": verdicts,
+                                "reason": f"export.required is true and the package was {exported['reason']}"})
     reason = "; ".join(v["why"] for v in (failed or verdicts))
     return Blessing(base | {"blessed": not failed, "verdicts": verdicts, "reason": reason})
 

@@ -1,5 +1,5 @@
 """The table pipeline: ingest -> validate -> clean -> split -> featurize -> members -> train ->
-evaluate -> explain -> champion -> gate -> register -> report. Tables, images, texts and sensor windows all take it."""
+evaluate -> export -> explain -> champion -> gate -> register -> report. Tables, images, texts and sensor windows all take it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from modelfab.data.validate import validate
 from modelfab.evaluate.gate import gate
 from modelfab.evaluate.stage import evaluate
 from modelfab.explain.stage import explain
+from modelfab.export.stage import export
 from modelfab.features.featurize import featurize
 from modelfab.pipeline.graph import Pipeline
 from modelfab.pipeline.run import RunState
@@ -20,7 +21,7 @@ from modelfab.report.stage import report
 from modelfab.train.members import members
 from modelfab.train.stage import train
 
-PIPELINE = Pipeline((ingest, validate, clean, split, featurize, members, train, evaluate, explain, champion, gate,
+PIPELINE = Pipeline((ingest, validate, clean, split, featurize, members, train, evaluate, export, explain, champion, gate,
                      register, report))
 
 

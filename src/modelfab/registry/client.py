@@ -22,6 +22,7 @@ from modelfab.errors import GateRejected, RegistryError, StoreError, did_you_mea
 HISTORY_TAG = "modelfab.champion_history"
 DIGEST_TAG = "modelfab.package_digest"
 FILES_TAG = "modelfab.package_files"  # JSON: each file of the package and the start of its SHA-256
+ONNX_TAG = "modelfab.onnx_sha256"  # the exported graph's digest, where the version has one
 BLESSED_TAG = "modelfab.blessed"
 
 
@@ -48,6 +49,21 @@ class VersionInfo:
         path = package_path(Path(root.removeprefix("file://")))
         verify_package(path, self.digest, self.name, self.version, self.tags.get(FILES_TAG))
         return path
+
+    def onnx(self) -> tuple[Path, dict]:
+        """The exported ONNX part (its folder, and onnx.json with the digest the registry holds).
+
+        Raises:
+            FabError: the version has no ONNX part (not exported, or registered before exports)."""
+        from modelfab.errors import FabError
+
+        if not self.tags.get(ONNX_TAG):
+            raise FabError(f"{self.name} version {self.version} has no ONNX part: it was not exported (its run "
+                           "says why) or was registered before modelfab exported ONNX")
+        root = self.client.get_model_version_download_uri(self.name, str(self.version))
+        folder = package_path(Path(root.removeprefix("file://")), "onnx")
+        info = json.loads((folder / "onnx.json").read_text()) if (folder / "onnx.json").is_file() else {}
+        return folder, info | {"sha256": self.tags[ONNX_TAG]}  # the registry's digest, not the file's word
 
 
 _VERIFIED: set[tuple] = set()  # (folder, digest, file sizes and times) checked in this process
@@ -197,15 +213,16 @@ def open_run(c: Any, project: Any, run: Any) -> str:
     return run.tracking_run_id
 
 
-def package_path(model_root: Path) -> Path:
-    """Where MLflow put the modelfab package inside a logged pyfunc model (its MLmodel says)."""
+def package_path(model_root: Path, key: str = "package") -> Path:
+    """Where MLflow put the modelfab package (or another logged artifact: `key`) inside a
+    logged pyfunc model (its MLmodel says)."""
     import yaml
 
     mlmodel = model_root / "MLmodel"
     if not mlmodel.is_file():
-        return model_root / "artifacts" / "package"
+        return model_root / "artifacts" / key
     flavor = yaml.safe_load(mlmodel.read_text())["flavors"].get("python_function", {})
-    return model_root / flavor.get("artifacts", {}).get("package", {}).get("path", "artifacts/package")
+    return model_root / flavor.get("artifacts", {}).get(key, {}).get("path", f"artifacts/{key}")
 
 
 def _not_found(c: Any, name: str) -> RegistryError:

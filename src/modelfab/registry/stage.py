@@ -8,7 +8,7 @@ import json
 import logging
 from pathlib import Path
 
-from modelfab.artifacts import Blessing, Champion, Evaluation, ModelPackage, Registration, read_json
+from modelfab.artifacts import Blessing, Champion, Evaluation, ModelPackage, OnnxModel, Registration, read_json
 from modelfab.pipeline import stage
 from modelfab.registry import client as registry
 from modelfab.registry.champion import current, tag_of
@@ -32,7 +32,7 @@ def still_registered(ctx, outputs: dict) -> bool:  # noqa: ANN001
 @stage("register", outputs={"registration": Registration}, sections=("name", "register", "tracking"),
        still_true=still_registered)
 def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation, champion: Champion,
-             register: RegisterConfig, ctx) -> Registration:  # noqa: ANN001
+             onnx: OnnxModel, register: RegisterConfig, ctx) -> Registration:  # noqa: ANN001
     b = blessing.data
     name = ctx.spec.model_name
     if not b["blessed"]:
@@ -51,14 +51,14 @@ def register(package: ModelPackage, blessing: Blessing, evaluation: Evaluation, 
         info = registry.promote(c, name, existing[-1].version, register.alias)
         return Registration({"registered": False, "promoted": True, "name": name, "version": info.version,
                              "alias": register.alias, "reason": "this package was registered before; promoted it"})
-    version, run_id = log_and_register(c, ctx, package, evaluation, champion, b)
+    version, run_id = log_and_register(c, ctx, package, evaluation, champion, b, onnx)
     info = registry.promote(c, name, version, register.alias)
     return Registration({"registered": True, "name": name, "version": info.version, "alias": register.alias,
                          "previous": b.get("champion"), "mlflow_run_id": run_id})
 
 
 def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, champion: Champion,  # noqa: ANN001
-                     blessing: dict) -> tuple[int, str]:
+                     blessing: dict, onnx: OnnxModel | None = None) -> tuple[int, str]:
     """The new version and the MLflow run that logged it."""
     import warnings
 
@@ -74,15 +74,21 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, cham
     name = ctx.spec.model_name
     run_id = ctx.tracking_run_id or registry.create_run(c, registry.experiment_name(ctx.spec),
                                                         ctx.store_dir, run_name=f"{ctx.spec.name}-register")
+    artifacts = {"package": str(package.path)}
+    exported = read_json(onnx.path / "onnx.json") if onnx is not None else {"exported": False}
+    if exported["exported"]:  # the ONNX graph travels with the model: an MLflow user can load it
+        artifacts["onnx"] = str(onnx.path)
     with warnings.catch_warnings(), mlflow.start_run(run_id=run_id):
         warnings.simplefilter("ignore")  # hints about type hints and input examples we chose not to use
         model_info = mlflow.pyfunc.log_model(
-            name="model", python_model=str(PYFUNC_CODE), artifacts={"package": str(package.path)},
+            name="model", python_model=str(PYFUNC_CODE), artifacts=artifacts,
             pip_requirements=requirements,
         )
     metrics = read_json(evaluation.path / "metrics.json")["metrics"]
     tags = {registry.BLESSED_TAG: "true", registry.DIGEST_TAG: package.path.name,
             "modelfab.reason": blessing["reason"]}
+    if exported["exported"]:
+        tags[registry.ONNX_TAG] = exported["sha256"]
     tags[GATE_KEY_TAG] = tag_of(champion.data)  # lets the next run's gate find its verdict cached
     tags |= {f"modelfab.metric.{k}": f"{v:.6g}" for k, v in metrics.items()}
     files = json.dumps(registry.file_digests(package.path), separators=(",", ":"))

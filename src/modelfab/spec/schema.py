@@ -22,6 +22,7 @@ from modelfab.spec.sections.evaluate import (
     Metric,
     RegisterConfig,
 )
+from modelfab.spec.sections.export import ExportConfig
 from modelfab.spec.sections.features import (
     Combination,
     FeaturesConfig,
@@ -79,6 +80,7 @@ class FabSpec(Section):
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     train: TrainConfig = Field(default_factory=LightGBMConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     register_: RegisterConfig = Field(default_factory=RegisterConfig, alias="register")

@@ -1,0 +1,112 @@
+"""Each model family's ONNX graph, from its float32 features (`features`, (N, F)) to the scores
+`predict_scores` gives (`scores`: class probabilities (N, C), or values (N, 1)): LightGBM as a
+float64 TreeEnsemble (`export/trees.py`), the linear models and forests with skl2onnx, the nets with `torch.onnx.export`
+(the batch axis dynamic). A family with no converter raises `Unconvertible`.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import onnx
+
+from modelfab.export.graph import OPSET
+from modelfab.export.transform import Unconvertible
+
+FEATURES, SCORES = "features", "scores"
+ML_OPSET = 3  # ai.onnx.ml: TreeEnsemble and LinearClassifier as skl2onnx writes them
+
+
+def model_graph(model: Any, n_features: int) -> tuple[onnx.ModelProto, str]:
+    """The family's graph, and the kind of converter that made it (its parity tolerance)."""
+    kind = model.type
+    if kind == "lightgbm":
+        return _lightgbm(model, n_features), "trees"
+    if kind in ("linear", "random_forest", "extra_trees"):
+        return _sklearn(model, n_features), "trees" if kind != "linear" else "linear"
+    if kind in ("mlp", "cnn", "lstm", "gru", "transformer") and hasattr(model, "nets_"):
+        return _nets(model, n_features), "net"
+    raise Unconvertible(f"train.type {kind!r} has no ONNX converter here (lightgbm, linear, random_forest, "
+                        "extra_trees and the mlp, cnn, lstm, gru and transformer nets have)")
+
+
+def _lightgbm(model: Any, n_features: int) -> onnx.ModelProto:
+    from modelfab.export.trees import lightgbm_graph
+
+    return lightgbm_graph(model.booster_, n_features, model.task)
+
+
+def _sklearn(model: Any, n_features: int) -> onnx.ModelProto:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    est = model.estimator_
+    # The linear family computes in float64 from the float32 features; the forests in float32.
+    typ = DoubleTensorType if model.type == "linear" else FloatTensorType
+    options = {id(est): {"zipmap": False}} if model.kind.has_classes else None
+    graph = convert_sklearn(est, initial_types=[(FEATURES, typ([None, n_features]))], options=options,
+                            target_opset={"": OPSET, "ai.onnx.ml": ML_OPSET})
+    if model.kind.has_classes and len(getattr(est, "classes_", [])) != model.n_classes:
+        raise Unconvertible(f"train.type {model.type!r}: a class missing from the training rows")
+    return _scores_output(graph, "probabilities" if model.kind.has_classes else "variable")
+
+
+def _scores_output(graph: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    """Keep one output, renamed `scores`."""
+    outputs = {o.name: o for o in graph.graph.output}
+    if name not in outputs:
+        raise Unconvertible(f"the converter's outputs are {sorted(outputs)}; expected {name!r}")
+    graph.graph.node.append(onnx.helper.make_node("Identity", [name], [SCORES], name="scores_out"))
+    kept = onnx.helper.make_tensor_value_info(SCORES, outputs[name].type.tensor_type.elem_type, [None, None])
+    del graph.graph.output[:]
+    graph.graph.output.append(kept)
+    return graph
+
+
+def _nets(model: Any, n_features: int) -> onnx.ModelProto:
+    import torch
+
+    scores = _NetScores(model).eval()
+    sample = torch.zeros(2, n_features, dtype=torch.float32)
+    buffer = io.BytesIO()
+    batch = torch.export.Dim("batch", min=1)
+    try:
+        program = torch.onnx.export(scores, (sample,), dynamo=True, external_data=False, opset_version=OPSET,
+                                    input_names=[FEATURES], output_names=[SCORES],
+                                    dynamic_shapes={"x": {0: batch}}, verbose=False)
+        program.save(buffer) if hasattr(program, "save") else None
+    except Exception as error:  # noqa: BLE001 - torch's exporter raises many kinds; the message says which
+        raise Unconvertible(f"train.type {model.type!r}: torch.onnx.export failed: {str(error).splitlines()[0]}") from None
+    return onnx.load_from_string(buffer.getvalue())
+
+
+class _NetScores:
+    """The family's nets as one module giving `predict_scores`: softmax or rescaled values,
+    averaged over `train.seeds`."""
+
+    def __new__(cls, model: Any):  # noqa: ANN204
+        import torch
+        from torch import nn
+
+        class NetScores(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.nets = nn.ModuleList(model.nets_)
+                self.classes = model.kind.has_classes
+                mean, std = (0.0, 1.0) if self.classes else model.target_scale_
+                self.mean, self.std = float(mean), float(std)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                outs = [net(x).double() for net in self.nets]  # as predict_scores: the rest in float64
+                outs = [torch.softmax(o, dim=1) if self.classes else (o * self.std + self.mean) for o in outs]
+                return torch.stack(outs).mean(0)
+
+        return NetScores()
+
+
+def float_scores(values: np.ndarray) -> np.ndarray:
+    """Scores as (N, C) float64, the shape parity compares."""
+    values = np.asarray(values, dtype=np.float64)
+    return values.reshape(len(values), -1)

@@ -1,0 +1,69 @@
+"""Scoring through ONNX Runtime: an exported graph's session and its feed from raw rows.
+
+ONNX Runtime starts a telemetry client at import that looks up a remote host; the variable
+below stops it only if it is set before the import, so every import of onnxruntime in modelfab
+goes through `session()` here (and `modelfab/__init__.py` sets it for the process too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+
+def session(model: bytes) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # warnings about unused initializers are not the user's
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def feed(frame: pd.DataFrame, inputs: dict) -> dict[str, np.ndarray]:
+    """The graph's inputs from raw rows: (N, 1) double for numeric columns (missing as NaN),
+    (N, 1) string for categorical ones (missing as the empty string)."""
+    out = {}
+    for column, spec in inputs.items():
+        values = frame[column]
+        if spec["type"] == "double":
+            out[spec["name"]] = pd.to_numeric(values, errors="coerce").to_numpy(np.float64).reshape(-1, 1)
+        else:
+            out[spec["name"]] = values.astype("string").fillna("").to_numpy(object).reshape(-1, 1)
+    return out
+
+
+class OnnxScorer:
+    """An exported package's graph, loaded once its file matches the digest recorded at export."""
+
+    def __init__(self, folder: Path, info: dict) -> None:
+        from modelfab.errors import StoreError
+
+        path = Path(folder) / "model.onnx"
+        if not path.is_file():
+            raise StoreError(f"{folder}: no model.onnx ({info.get('reason', 'not exported')})")
+        found = digest(path)
+        if found != info["sha256"]:
+            raise StoreError(f"{path}: its SHA-256 {found[:12]} is not the {info['sha256'][:12]} recorded at export "
+                             "(the file was changed or swapped); it is not loaded")
+        self.info = info
+        self.session = session(path.read_bytes())
+
+    def scores(self, frame: pd.DataFrame, features: np.ndarray | None = None) -> np.ndarray:
+        """Scores as `predict_scores` gives them; `features` where the transform runs in Python."""
+        if self.info["graph_input"] == "features":
+            given = {"features": np.asarray(features, dtype=np.float32)}
+        else:
+            given = feed(frame, self.info["inputs"])
+        out = np.asarray(self.session.run(["scores"], given)[0], dtype=np.float64)
+        return out.ravel() if self.info["values"] else out

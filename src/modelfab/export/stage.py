@@ -1,0 +1,51 @@
+"""The export stage: after evaluate, the package as one ONNX graph (`model.onnx`), kept only if
+it gives the package's scores on the test rows (`onnx.json` records the check). A package that
+does not convert, or fails the check, gets an `onnx.json` that says why and no graph; the gate
+refuses it only under `export.required`."""
+
+from __future__ import annotations
+
+from modelfab.artifacts import ModelPackage, OnnxModel, Splits, write_json
+from modelfab.package.predictor import Predictor
+from modelfab.pipeline import stage
+from modelfab.spec.sections.export import ExportConfig
+
+INFO = "onnx.json"
+
+
+@stage("export", outputs={"onnx": OnnxModel}, sections=("export",),
+       code=("modelfab.export", "modelfab.features", "modelfab.models", "modelfab.package"))
+def export(package: ModelPackage, splits: Splits, export: ExportConfig, ctx) -> OnnxModel:  # noqa: ANN001
+    folder = ctx.folder()
+    if export.format == "none":
+        write_json(folder / INFO, {"exported": False, "reason": "export.format is none"})
+        return OnnxModel(folder)
+    write_json(folder / INFO, export_package(Predictor(package.path), splits, export.rows, folder))
+    return OnnxModel(folder)
+
+
+def export_package(predictor: Predictor, splits: Splits, rows: int, folder) -> dict:  # noqa: ANN001
+    """Write model.onnx into `folder` if the package converts and passes parity; the record."""
+    from modelfab.export.build import build, parity
+    from modelfab.export.runtime import OnnxScorer, digest
+    from modelfab.export.transform import Unconvertible
+
+    test = splits.test if len(splits.test) else splits.valid
+    sample = test.head(rows)
+    path = folder / "model.onnx"
+    try:
+        model, info = build(predictor, sample)
+        path.write_bytes(model.SerializeToString())
+        info |= {"sha256": digest(path), "bytes": path.stat().st_size}
+        check = parity(predictor, OnnxScorer(folder, info), sample)
+    except Unconvertible as why:
+        return {"exported": False, "reason": f"not exported: {why}"}
+    except Exception as error:  # noqa: BLE001 - a converter's or the runtime's own failure: said, the run goes on
+        path.unlink(missing_ok=True)
+        first = (str(error).strip().splitlines() or [""])[0][:300]
+        return {"exported": False, "reason": f"not exported: the conversion failed ({type(error).__name__}: {first})"}
+    if not check["passed"]:
+        path.unlink()
+        return info | {"exported": False, "parity": check, "sha256": None,
+                       "reason": f"not exported: it fails the parity check on {check['rows']} test rows ({check['why']})"}
+    return info | {"exported": True, "parity": check}
