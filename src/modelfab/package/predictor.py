@@ -96,10 +96,17 @@ class Predictor:
 
     def scores_of_records(self, records: list[dict]) -> np.ndarray:
         """Scores for records already checked against the input schema (the server's request models)."""
-        fast = self.record_transform
-        if fast is None:
+        if self.record_transform is None:
             return self.scores(pd.DataFrame.from_records(records, columns=self.meta["inputs"]), source="request")
-        return self.model.predict_scores(fast.transform(records))
+        return self.model.predict_scores(self.record_transform.transform(records))
+
+    def features_of_records(self, records: list[dict]) -> np.ndarray:
+        """The model's features for records already checked against the input schema."""
+        if self.record_transform is not None:
+            return self.record_transform.transform(records)
+        frame = pd.DataFrame.from_records(records, columns=self.meta["inputs"])
+        self.check(frame, "request")
+        return self.transform.transform(frame)
 
     def outputs(self, scores: np.ndarray) -> tuple[list, np.ndarray | None]:
         """Per row: the prediction (class label or value), and class probabilities if any."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from modelfab.errors import DataError, FabError, StoreError
+from modelfab.errors import FabError, StoreError
 from modelfab.package.predictor import Predictor
 from modelfab.package.probe import probe
 from modelfab.registry import client as registry
@@ -28,6 +28,13 @@ class Served:
     version: int
     predictor: Predictor
     record: type[BaseModel]
+    graph: Any = None  # export.runtime.OnnxScorer under serve.runtime: onnx
+
+    def scores(self, records: list[dict]) -> Any:
+        """Scores of records already checked against the request model."""
+        if self.graph is None:
+            return self.predictor.scores_of_records(records)
+        return self.graph.scores_of_records(records, self.predictor)
 
     @property
     def inputs(self) -> list[str]:
@@ -43,7 +50,9 @@ class ModelHolder:
     """The served model. `fallback="previous"`: when the one asked for cannot be served at start,
     serve the newest earlier version that can, and say so in `note`."""
 
-    def __init__(self, tracking_uri: str, ref: str, memo_dir: Path | None = None, fallback: str = "none") -> None:
+    def __init__(self, tracking_uri: str, ref: str, memo_dir: Path | None = None, fallback: str = "none",
+                 runtime: str = "python") -> None:
+        self.runtime = runtime
         self.client = registry.client(tracking_uri)
         self.name, self.alias, self.version = registry.parse_reference(ref)
         self.memo_dir = memo_dir
@@ -69,10 +78,19 @@ class ModelHolder:
             probe(info.package, what, self.memo_dir)  # info.package checks the digest first
             predictor = Predictor(info.package)
             predictor.warm()  # the transform, the model and the checked record path: before the switch
-        except (StoreError, DataError) as exc:
+            graph = self._graph(info) if self.runtime == "onnx" else None
+        except FabError as exc:  # StoreError, DataError, or a version with no graph
             self.refused[(info.version, info.digest)] = str(exc)
             raise StoreError(str(exc)) from None
-        return Served(info.name, info.version, predictor, record_model(predictor.meta))
+        return Served(info.name, info.version, predictor, record_model(predictor.meta), graph)
+
+    @staticmethod
+    def _graph(info: Any) -> Any:
+        """The version's exported graph, its digest checked against the registry's."""
+        from modelfab.export.runtime import OnnxScorer
+
+        folder, exported = info.onnx()
+        return OnnxScorer(folder, exported)
 
     def _fall_back(self, wanted: Any, error: StoreError) -> Served:
         for info in sorted(registry.versions(self.client, self.name), key=lambda v: -v.version):

@@ -35,7 +35,7 @@ class Server:
         prediction is never acknowledged."""
         started = time.perf_counter()
         try:
-            scores = served.predictor.scores_of_records(records)
+            scores = served.scores(records)
         except (FabError, ValueError) as exc:  # values the transform refuses (scikit-learn raises ValueError)
             raise HTTPException(422, f"the model cannot score these records: {exc}") from None
         results = predictions(served, scores)

@@ -34,6 +34,9 @@ class ServeConfig(Section):
     watch_seconds: float = Field(
         10.0, ge=0, description="How often to ask the registry whether the alias moved; 0 never asks."
     )
+    runtime: Literal["python", "onnx"] = Field(
+        "python", description="Score with the package in Python, or through ONNX Runtime with the version's exported "
+        "graph (a version that has none is refused).")
 
 
 class MonitorConfig(Section):
