@@ -40,7 +40,7 @@ def build(predictor: Any, sample: pd.DataFrame) -> tuple[onnx.ModelProto, dict]:
             "values": not predictor.meta["classes"] or predictor.task == "regression",
             "outputs": {SCORES: _outputs(predictor)}, "python_part": python_part}
     if python_part:
-        return model, info | {"graph_input": FEATURES, "inputs": {FEATURES: {"name": FEATURES, "type": "float",
+        return _one_default_domain(model), info | {"graph_input": FEATURES, "inputs": {FEATURES: {"name": FEATURES, "type": "float",
                                                                              "shape": [None, n_features]}}}
     wanted = model.graph.input[0].type.tensor_type.elem_type
     if wanted != TensorProto.FLOAT:  # the linear family reads float64 (of the float32 features, as in Python)
@@ -51,7 +51,7 @@ def build(predictor: Any, sample: pd.DataFrame) -> tuple[onnx.ModelProto, dict]:
                           g.initializers),
         opset_imports=[helper.make_opsetid("", OPSET)], ir_version=model.ir_version)
     whole = compose.merge_models(front, model, io_map=[(features, FEATURES)], prefix2="model/")
-    _keep_name(whole, f"model/{SCORES}", SCORES)
+    _keep_name(_one_default_domain(whole), f"model/{SCORES}", SCORES)
     kinds = {c: "double" for c in predictor.transform.steps[0][1].numeric}
     kinds |= {c: "string" for c in predictor.transform.steps[0][1].categorical}
     inputs = {col: {"name": name, "type": kinds[col], "shape": [None, 1]} for col, name in names.items()}
@@ -66,6 +66,18 @@ def _same_versions(model: onnx.ModelProto) -> None:
             opset.version = OPSET
     if model.ir_version < 8:
         model.ir_version = 8
+
+
+def _one_default_domain(model: onnx.ModelProto) -> onnx.ModelProto:
+    """One entry per domain, the default one spelled "" (torch writes it twice, as "" and
+    "ai.onnx", and ONNX Runtime's quantizer then finds none)."""
+    versions: dict[str, int] = {}
+    for opset in model.opset_import:
+        domain = "" if opset.domain == "ai.onnx" else opset.domain
+        versions[domain] = max(versions.get(domain, 0), opset.version)
+    del model.opset_import[:]
+    model.opset_import.extend(helper.make_opsetid(d, v) for d, v in versions.items())
+    return model
 
 
 def _keep_name(model: onnx.ModelProto, old: str, new: str) -> None:

@@ -56,21 +56,29 @@ def feed(frame: pd.DataFrame, inputs: dict) -> dict[str, np.ndarray]:
     return out
 
 
+def verified(path: Path, wanted: str, info: dict) -> bytes:
+    """The file's bytes, if its SHA-256 is the one recorded at export."""
+    from modelfab.errors import StoreError
+
+    if not path.is_file():
+        raise StoreError(f"{path.parent}: no {path.name} ({info.get('reason', 'not exported')})")
+    data = path.read_bytes()
+    found = hashlib.sha256(data).hexdigest()
+    if found != wanted:
+        raise StoreError(f"{path}: its SHA-256 {found[:12]} is not the {wanted[:12]} recorded at export "
+                         "(the file was changed or swapped); it is not loaded")
+    return data
+
+
 class OnnxScorer:
     """An exported package's graph, loaded once its file matches the digest recorded at export."""
 
-    def __init__(self, folder: Path, info: dict) -> None:
-        from modelfab.errors import StoreError
-
-        path = Path(folder) / "model.onnx"
-        if not path.is_file():
-            raise StoreError(f"{folder}: no model.onnx ({info.get('reason', 'not exported')})")
-        found = digest(path)
-        if found != info["sha256"]:
-            raise StoreError(f"{path}: its SHA-256 {found[:12]} is not the {info['sha256'][:12]} recorded at export "
-                             "(the file was changed or swapped); it is not loaded")
-        self.info = info
-        self.session = session(path.read_bytes())
+    def __init__(self, folder: Path, info: dict, int8: bool = True) -> None:
+        """`int8`: load the int8 graph where the export kept one (it paid in size and speed)."""
+        small = info.get("int8") or {}
+        name, wanted = (small["file"], small["sha256"]) if int8 and small.get("kept") else ("model.onnx", info["sha256"])
+        self.info, self.file = info, name
+        self.session = session(verified(Path(folder) / name, wanted, info))
 
     def scores(self, frame: pd.DataFrame, features: np.ndarray | None = None) -> np.ndarray:
         """Scores as `predict_scores` gives them; `features` where the transform runs in Python."""

@@ -8,19 +8,27 @@ from __future__ import annotations
 from modelfab.artifacts import ModelPackage, OnnxModel, Splits, write_json
 from modelfab.package.predictor import Predictor
 from modelfab.pipeline import stage
-from modelfab.spec.sections.export import ExportConfig
+from modelfab.spec.sections.evaluate import GateConfig
+from modelfab.spec.sections.export import CompressConfig, ExportConfig
 
 INFO = "onnx.json"
 
 
-@stage("export", outputs={"onnx": OnnxModel}, sections=("export",),
+@stage("export", outputs={"onnx": OnnxModel}, sections=("export", "compress", "gate"),
        code=("modelfab.export", "modelfab.features", "modelfab.models", "modelfab.package"))
-def export(package: ModelPackage, splits: Splits, export: ExportConfig, ctx) -> OnnxModel:  # noqa: ANN001
+def export(package: ModelPackage, splits: Splits, export: ExportConfig, compress: CompressConfig, gate: GateConfig,
+           ctx) -> OnnxModel:  # noqa: ANN001
     folder = ctx.folder()
     if export.format == "none":
         write_json(folder / INFO, {"exported": False, "reason": "export.format is none"})
         return OnnxModel(folder)
-    write_json(folder / INFO, export_package(Predictor(package.path), splits, export.rows, folder))
+    predictor = Predictor(package.path)
+    info = export_package(predictor, splits, export.rows, folder)
+    if info["exported"] and info["kind"] == "net" and compress.quantize != "none":
+        from modelfab.export.compress import quantized
+
+        info["int8"] = quantized(predictor, splits, export.rows, folder, info, compress, gate)
+    write_json(folder / INFO, info)
     return OnnxModel(folder)
 
 

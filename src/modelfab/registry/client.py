@@ -23,6 +23,7 @@ HISTORY_TAG = "modelfab.champion_history"
 DIGEST_TAG = "modelfab.package_digest"
 FILES_TAG = "modelfab.package_files"  # JSON: each file of the package and the start of its SHA-256
 ONNX_TAG = "modelfab.onnx_sha256"  # the exported graph's digest, where the version has one
+ONNX_INT8_TAG = "modelfab.onnx_int8_sha256"  # its int8 form's, where one was kept
 BLESSED_TAG = "modelfab.blessed"
 
 
@@ -63,7 +64,10 @@ class VersionInfo:
         root = self.client.get_model_version_download_uri(self.name, str(self.version))
         folder = package_path(Path(root.removeprefix("file://")), "onnx")
         info = json.loads((folder / "onnx.json").read_text()) if (folder / "onnx.json").is_file() else {}
-        return folder, info | {"sha256": self.tags[ONNX_TAG]}  # the registry's digest, not the file's word
+        info["sha256"] = self.tags[ONNX_TAG]  # the registry's digests, not the file's word
+        if (info.get("int8") or {}).get("kept"):
+            info["int8"]["sha256"] = self.tags.get(ONNX_INT8_TAG, "")
+        return folder, info
 
 
 _VERIFIED: set[tuple] = set()  # (folder, digest, file sizes and times) checked in this process

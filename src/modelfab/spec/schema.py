@@ -22,7 +22,7 @@ from modelfab.spec.sections.evaluate import (
     Metric,
     RegisterConfig,
 )
-from modelfab.spec.sections.export import ExportConfig
+from modelfab.spec.sections.export import CompressConfig, ExportConfig
 from modelfab.spec.sections.features import (
     Combination,
     FeaturesConfig,
@@ -81,6 +81,7 @@ class FabSpec(Section):
     train: TrainConfig = Field(default_factory=LightGBMConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    compress: CompressConfig = Field(default_factory=CompressConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     register_: RegisterConfig = Field(default_factory=RegisterConfig, alias="register")

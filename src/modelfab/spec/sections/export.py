@@ -24,3 +24,22 @@ class ExportConfig(Section):
         False, description="A model that does not convert or fails the parity check is not blessed (otherwise "
         "it is registered without its ONNX part, and the run says why).")
     rows: int = Field(2000, ge=10, description="Test rows the ONNX graph is checked on against the package.")
+
+
+class CompressConfig(Section):
+    """Smaller, faster forms of the exported graph, each measured against the original in the same
+    run and kept only if it is faster and loses at most `max_drop` points of the gate's metric.
+
+    ```yaml
+    compress: {quantize: auto, max_drop: 0.5}   # int8: dynamic for MLP, RNN, Transformer, MiniLM; static for CNNs
+    compress: {quantize: none}
+    ```
+    """
+
+    quantize: Literal["auto", "dynamic", "static", "none"] = Field(
+        "auto", description="int8 through ONNX Runtime for the nets: auto is static QDQ (calibrated on training rows) "
+        "for the CNNs and EfficientNet-Lite0, dynamic for the others.")
+    max_drop: float = Field(
+        0.5, ge=0, description="Points (0.01 of a 0-1 metric; 1% of an error such as rmse) of the gate's first "
+        "metric a compression may lose and still be kept.")
+    calibration_rows: int = Field(256, ge=8, description="Training rows static quantization is calibrated on.")
