@@ -40,8 +40,8 @@ def build(predictor: Any, sample: pd.DataFrame) -> tuple[onnx.ModelProto, dict]:
             "values": not predictor.meta["classes"] or predictor.task == "regression",
             "outputs": {SCORES: _outputs(predictor)}, "python_part": python_part}
     if python_part:
-        return _one_default_domain(model), info | {"graph_input": FEATURES, "inputs": {FEATURES: {"name": FEATURES, "type": "float",
-                                                                             "shape": [None, n_features]}}}
+        features = {"name": FEATURES, "type": "float", "shape": [None, n_features]}
+        return _one_default_domain(model), info | {"graph_input": FEATURES, "inputs": {FEATURES: features}}
     wanted = model.graph.input[0].type.tensor_type.elem_type
     if wanted != TensorProto.FLOAT:  # the linear family reads float64 (of the float32 features, as in Python)
         features = g.op("Cast", features, to=wanted)
