@@ -22,14 +22,14 @@ ML_OPSET = 3  # ai.onnx.ml: TreeEnsemble and LinearClassifier as skl2onnx writes
 def model_graph(model: Any, n_features: int) -> tuple[onnx.ModelProto, str]:
     """The family's graph, and the kind of converter that made it (its parity tolerance)."""
     kind = model.type
-    if kind == "lightgbm":
+    if kind in ("lightgbm", "distill"):  # a distilled package is its student LightGBM
         return _lightgbm(model, n_features), "trees"
     if kind in ("linear", "random_forest", "extra_trees"):
         return _sklearn(model, n_features), "trees" if kind != "linear" else "linear"
-    if kind in ("mlp", "cnn", "lstm", "gru", "transformer") and hasattr(model, "nets_"):
+    if hasattr(model, "nets_"):  # every net family: MLP, CNN, RNNs, Transformer, EfficientNet-Lite0, MiniLM
         return _nets(model, n_features), "net"
-    raise Unconvertible(f"train.type {kind!r} has no ONNX converter here (lightgbm, linear, random_forest, "
-                        "extra_trees and the mlp, cnn, lstm, gru and transformer nets have)")
+    raise Unconvertible(f"train.type {kind!r} has no ONNX converter here (lightgbm, distill, linear, random_forest, "
+                        "extra_trees and the nets have)")
 
 
 def _lightgbm(model: Any, n_features: int) -> onnx.ModelProto:

@@ -24,10 +24,12 @@ LEQ, SUM = 0, 1  # TreeEnsemble's BRANCH_LEQ and SUM
 
 def lightgbm_graph(booster: Any, n_features: int, task: str) -> onnx.ModelProto:
     dump = booster.dump_model()
-    if dump.get("average_output") or dump.get("objective", "").split()[0] not in ("binary", "multiclass",
-                                                                                   "regression"):
-        raise Unconvertible(f"LightGBM objective {dump.get('objective')!r}: only binary, multiclass and "
-                            "regression boosting convert here")
+    objective = (dump.get("objective") or "custom").split()[0]
+    # cross_entropy and custom: a distilled student, whose link the task says (sigmoid, softmax)
+    if dump.get("average_output") or objective not in ("binary", "multiclass", "regression", "cross_entropy",
+                                                       "custom"):
+        raise Unconvertible(f"LightGBM objective {dump.get('objective')!r}: only binary, multiclass, regression "
+                            "and distilled boosting convert here")
     per_round = int(dump.get("num_tree_per_iteration", 1))
     nodes, leaves, roots = _Nodes(), _Leaves(), []
     for i, tree in enumerate(dump["tree_info"]):

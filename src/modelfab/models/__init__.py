@@ -7,6 +7,7 @@ import importlib
 from modelfab.models.base import ModelFamily, NotFittedError
 from modelfab.models.clusters import DBSCANModel, GaussianMixtureModel, HDBSCANModel, KMeansModel
 from modelfab.models.detectors import DETECTORS, DetectorsModel
+from modelfab.models.distill import DistillModel
 from modelfab.models.ensemble import EnsembleModel
 from modelfab.models.forest import ExtraTreesModel, RandomForestModel
 from modelfab.models.gbm import LightGBMModel
@@ -15,7 +16,7 @@ from modelfab.models.search import SearchModel
 from modelfab.spec.sections.nets import NET_TYPES
 
 FAMILIES: dict[str, type[ModelFamily]] = {
-    f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel, SearchModel,
+    f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel, SearchModel, DistillModel,
                         *DETECTORS.values(), DetectorsModel, KMeansModel, GaussianMixtureModel, DBSCANModel,
                         HDBSCANModel)
 }

@@ -188,6 +188,34 @@ class BlendMember(Section):
     weight: float = Field(1.0, gt=0, description="Its share of the blend (weights are divided by their sum).")
 
 
+TeacherConfig = Annotated[
+    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | MLPConfig | EnsembleConfig | SearchConfig,
+    Field(discriminator="type"),
+]
+
+
+class DistillConfig(ModelConfig):
+    """A teacher (an ensemble, a search, any table family) teaches one LightGBM on its soft
+    outputs (probabilities, or values), on the training rows and on perturbed copies of them that
+    the teacher labels; the package keeps the student alone, small and fast.
+
+    ```yaml
+    train:
+      type: distill
+      teacher: {type: ensemble, members: [{type: lightgbm}, {type: extra_trees}]}
+      student: {type: lightgbm, n_estimators: 800, num_leaves: 15}
+      augment: 4
+    ```
+    """
+
+    type: Literal["distill"] = "distill"
+    teacher: TeacherConfig = Field(default_factory=lambda: EnsembleConfig(), description="The model that teaches.")
+    student: LightGBMConfig = Field(default_factory=LightGBMConfig, description="The single LightGBM that learns.")
+    augment: int = Field(4, ge=0, le=50, description="Perturbed copies of the training rows the teacher labels "
+                         "(more rows to learn its function from where the training set is small).")
+    swap: float = Field(0.3, gt=0, lt=1, description="Share of a copy's features taken from another random row.")
+
+
 class BlendConfig(ModelConfig):
     """A weighted mean of the predictions of models already registered, each through its own
     package (its own transform: other cleaning, features, even another kind of model). Nothing
@@ -211,7 +239,7 @@ class BlendConfig(ModelConfig):
 
 TrainConfig = Annotated[
     LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig | SearchConfig
-    | BlendConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig
+    | BlendConfig | DistillConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig
     | IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig | AutoencoderConfig | DetectorsConfig | PatchCoreConfig
     | KMeansConfig | GaussianMixtureConfig | DBSCANConfig | HDBSCANConfig,
     Field(discriminator="type"),
