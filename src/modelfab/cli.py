@@ -319,6 +319,8 @@ def serve(
     fallback: Annotated[Fallback, typer.Option(
         "--fallback", help="previous: if the model cannot be served (damaged), serve the newest earlier good version.")
     ] = Fallback.none,
+    runtime: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--runtime", help="Overrides serve.runtime: python, or onnx (the version's exported graph).")] = None,
 ) -> None:
     """Serve a registered model over HTTP (REST and Open Inference Protocol v2); every
     prediction is logged before it is answered."""
@@ -327,7 +329,11 @@ def serve(
     from modelfab.serve.app import create_app
 
     project = load_spec(spec)
-    application = create_app(project, model, fallback=fallback.value)
+    if runtime not in (None, "python", "onnx"):
+        from modelfab.errors import FabError
+
+        raise FabError(f"--runtime {runtime!r}: expected python or onnx")
+    application = create_app(project, model, fallback=fallback.value, runtime=runtime)
     if application.state.holder.note:
         err.print(f"[yellow]warning:[/yellow] {escape(application.state.holder.note)}", highlight=False)
     cfg = project.spec.serve

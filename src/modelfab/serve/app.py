@@ -34,11 +34,12 @@ from modelfab.spec.load import Project
 __all__ = ["create_app", "read_api_key"]
 
 
-def create_app(project: Project, ref: str, api_key: str | None = None, fallback: str = "none") -> FastAPI:
+def create_app(project: Project, ref: str, api_key: str | None = None, fallback: str = "none",
+               runtime: str | None = None) -> FastAPI:
     """The server for model `ref` (NAME@ALIAS, NAME/VERSION or NAME) of the project's registry;
     `fallback="previous"` serves the newest earlier good version when that one cannot be."""
     holder = ModelHolder(project.tracking_uri, ref, memo_dir=project.store_dir / "cache", fallback=fallback,
-                         runtime=project.spec.serve.runtime)
+                         runtime=runtime or project.spec.serve.runtime)
     server = Server(project, holder, PredictionLog(log_path(project)), Metrics(),
                     api_key if api_key is not None else read_api_key(project))
     server.metrics.model_version(holder.current)
