@@ -64,3 +64,13 @@ def test_a_version_without_a_graph_is_refused_at_start(tmp_path):
     modelfab.run(proj, hooks=[])
     with pytest.raises(StoreError, match="has no ONNX part"):
         create_app(proj, "machines@champion")
+
+
+def test_an_unknown_runtime_is_named(served):
+    from typer.testing import CliRunner
+
+    from modelfab.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "-m", "machines@champion", "--spec", str(served.spec_path),
+                                      "--runtime", "tensorrt"])
+    assert result.exit_code != 0 and "--runtime 'tensorrt': expected python or onnx" in result.output

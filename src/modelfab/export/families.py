@@ -70,16 +70,34 @@ def _nets(model: Any, n_features: int) -> onnx.ModelProto:
 
     scores = _NetScores(model).eval()
     sample = torch.zeros(2, n_features, dtype=torch.float32)
-    buffer = io.BytesIO()
-    batch = torch.export.Dim("batch", min=1)
     try:
-        program = torch.onnx.export(scores, (sample,), dynamo=True, external_data=False, opset_version=OPSET,
-                                    input_names=[FEATURES], output_names=[SCORES],
-                                    dynamic_shapes={"x": {0: batch}}, verbose=False)
-        program.save(buffer) if hasattr(program, "save") else None
+        graph = _dynamo(scores, sample)
+        if _batch_fixed(graph):  # the dynamo exporter specialized the batch axis (pytorch issue 148886)
+            buffer = io.BytesIO()
+            torch.onnx.export(scores, (sample,), buffer, dynamo=False, opset_version=OPSET, input_names=[FEATURES],
+                              output_names=[SCORES], dynamic_axes={FEATURES: {0: "batch"}, SCORES: {0: "batch"}})
+            graph = onnx.load_from_string(buffer.getvalue())
     except Exception as error:  # noqa: BLE001 - torch's exporter raises many kinds; the message says which
         raise Unconvertible(f"train.type {model.type!r}: torch.onnx.export failed: {str(error).splitlines()[0]}") from None
+    if _batch_fixed(graph):
+        raise Unconvertible(f"train.type {model.type!r}: the exported graph takes a fixed batch size")
+    return graph
+
+
+def _dynamo(scores: Any, sample: Any) -> onnx.ModelProto:
+    import torch
+
+    buffer = io.BytesIO()
+    program = torch.onnx.export(scores, (sample,), dynamo=True, external_data=False, opset_version=OPSET,
+                                input_names=[FEATURES], output_names=[SCORES],
+                                dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1)}}, verbose=False)
+    program.save(buffer)
     return onnx.load_from_string(buffer.getvalue())
+
+
+def _batch_fixed(graph: onnx.ModelProto) -> bool:
+    dims = [v.type.tensor_type.shape.dim[0] for v in (*graph.graph.input, *graph.graph.output)]
+    return any(d.HasField("dim_value") for d in dims)
 
 
 class _NetScores:

@@ -51,7 +51,7 @@ class SequenceAutoencoder(nn.Module):
 
     def part(self, x: torch.Tensor) -> torch.Tensor:
         """What is rebuilt, before scaling: the window, (n, steps, channels)."""
-        return x.index_select(1, self.index).reshape(len(x), self.steps, -1)
+        return x.index_select(1, self.index).reshape(x.shape[0], self.steps, -1)
 
     def standardize(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.part(x))

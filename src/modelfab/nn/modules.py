@@ -79,7 +79,7 @@ class Net(nn.Module):
             part = x.index_select(1, self.index)
             if self.kind == "tokens":
                 part = part.long()
-            part = part.reshape(len(x), *self.shape)
+            part = part.reshape(-1, *self.shape)  # -1, not len(x): exporters would freeze the batch size
             if self.training and self.augment is not None:
                 part = self.augment(part)  # random per batch, training only
             z = self.encoder(part)
