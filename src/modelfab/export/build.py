@@ -41,7 +41,7 @@ def build(predictor: Any, sample: pd.DataFrame) -> tuple[onnx.ModelProto, dict]:
             "outputs": {SCORES: _outputs(predictor)}, "python_part": python_part}
     if python_part:
         features = {"name": FEATURES, "type": "float", "shape": [None, n_features]}
-        return _one_default_domain(model), info | {"graph_input": FEATURES, "inputs": {FEATURES: features}}
+        return model, info | {"graph_input": FEATURES, "inputs": {FEATURES: features}}
     wanted = model.graph.input[0].type.tensor_type.elem_type
     if wanted != TensorProto.FLOAT:  # the linear family reads float64 (of the float32 features, as in Python)
         features = g.op("Cast", features, to=wanted)
@@ -51,7 +51,8 @@ def build(predictor: Any, sample: pd.DataFrame) -> tuple[onnx.ModelProto, dict]:
                           g.initializers),
         opset_imports=[helper.make_opsetid("", OPSET)], ir_version=model.ir_version)
     whole = compose.merge_models(front, model, io_map=[(features, FEATURES)], prefix2="model/")
-    _keep_name(_one_default_domain(whole), f"model/{SCORES}", SCORES)
+    _same_versions(whole)  # merging lists the default domain once per side
+    _keep_name(whole, f"model/{SCORES}", SCORES)
     kinds = {c: "double" for c in predictor.transform.steps[0][1].numeric}
     kinds |= {c: "string" for c in predictor.transform.steps[0][1].categorical}
     inputs = {col: {"name": name, "type": kinds[col], "shape": [None, 1]} for col, name in names.items()}
@@ -59,25 +60,17 @@ def build(predictor: Any, sample: pd.DataFrame) -> tuple[onnx.ModelProto, dict]:
 
 
 def _same_versions(model: onnx.ModelProto) -> None:
-    """Raise the family graph's default-domain opset to the transform's: the converters write
-    old ones (LightGBM's 9), and merging needs one version per domain."""
-    for opset in model.opset_import:
-        if opset.domain in ("", "ai.onnx") and opset.version < OPSET:
-            opset.version = OPSET
-    if model.ir_version < 8:
-        model.ir_version = 8
-
-
-def _one_default_domain(model: onnx.ModelProto) -> onnx.ModelProto:
-    """One entry per domain, the default one spelled "" (torch writes it twice, as "" and
-    "ai.onnx", and ONNX Runtime's quantizer then finds none)."""
-    versions: dict[str, int] = {}
+    """One opset entry per domain, the default one spelled "" and raised to the transform's:
+    the converters write old ones (LightGBM's 9), torch writes the default twice ("" and
+    "ai.onnx"), and both merging and ONNX Runtime's quantizer need one version per domain."""
+    versions: dict[str, int] = {"": OPSET}
     for opset in model.opset_import:
         domain = "" if opset.domain == "ai.onnx" else opset.domain
         versions[domain] = max(versions.get(domain, 0), opset.version)
     del model.opset_import[:]
     model.opset_import.extend(helper.make_opsetid(d, v) for d, v in versions.items())
-    return model
+    if model.ir_version < 8:
+        model.ir_version = 8
 
 
 def _keep_name(model: onnx.ModelProto, old: str, new: str) -> None:

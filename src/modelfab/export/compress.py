@@ -114,9 +114,9 @@ def int8(folder: Path, how: str, feeds: dict, calibration: list[dict], metric: s
     return record
 
 
-def quantized(predictor: Any, splits: Any, rows: int, folder: Path, info: dict, compress: Any, gate: Any) -> dict:
-    """The int8 record of an exported net: how it was quantized, what was measured, and whether
-    it is kept."""
+def quantized(predictor: Any, sample: Any, train: Any, folder: Path, info: dict, compress: Any, gate: Any) -> dict:
+    """The int8 record of an exported net (measured on the export's `sample` of test rows,
+    calibrated on `train` rows): how it was quantized, what was measured, and whether it is kept."""
     from modelfab.evaluate.metrics import DEFAULT_METRIC, compute
     from modelfab.export.runtime import feed
     from modelfab.features.featurize import encode_target
@@ -124,8 +124,6 @@ def quantized(predictor: Any, splits: Any, rows: int, folder: Path, info: dict, 
     meta = predictor.meta
     how = compress.quantize if compress.quantize != "auto" else ("static" if info["family"] in STATIC else "dynamic")
     metric = gate.rules[0].metric if gate.rules else DEFAULT_METRIC[meta["task"]]
-    test = splits.test if len(splits.test) else splits.valid
-    sample = test.head(rows)
     y = encode_target(sample[meta["target"]], meta)
 
     def graph_feed(frame: Any) -> dict:
@@ -138,6 +136,6 @@ def quantized(predictor: Any, splits: Any, rows: int, folder: Path, info: dict, 
 
     batch = sample.iloc[np.arange(64) % len(sample)]
     feeds = {"all": graph_feed(sample), "one": graph_feed(sample.head(1)), "batch": graph_feed(batch)}
-    train = splits.train.head(compress.calibration_rows)
+    train = train.head(compress.calibration_rows)
     calibration = [graph_feed(train.iloc[i:i + 32]) for i in range(0, len(train), 32)]
     return int8(folder, how, feeds, calibration, metric, score, compress.max_drop)

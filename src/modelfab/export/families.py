@@ -68,7 +68,7 @@ def _scores_output(graph: onnx.ModelProto, name: str) -> onnx.ModelProto:
 def _nets(model: Any, n_features: int) -> onnx.ModelProto:
     import torch
 
-    scores = _NetScores(model).eval()
+    scores = _net_scores(model).eval()
     sample = torch.zeros(2, n_features, dtype=torch.float32)
     try:
         graph = _dynamo(scores, sample)
@@ -100,28 +100,26 @@ def _batch_fixed(graph: onnx.ModelProto) -> bool:
     return any(d.HasField("dim_value") for d in dims)
 
 
-class _NetScores:
+def _net_scores(model: Any) -> Any:
     """The family's nets as one module giving `predict_scores`: softmax or rescaled values,
-    averaged over `train.seeds`."""
+    averaged over `train.seeds` (defined here: torch is imported only when a net exports)."""
+    import torch
+    from torch import nn
 
-    def __new__(cls, model: Any):  # noqa: ANN204
-        import torch
-        from torch import nn
+    class NetScores(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.nets = nn.ModuleList(model.nets_)
+            self.classes = model.kind.has_classes
+            mean, std = (0.0, 1.0) if self.classes else model.target_scale_
+            self.mean, self.std = float(mean), float(std)
 
-        class NetScores(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.nets = nn.ModuleList(model.nets_)
-                self.classes = model.kind.has_classes
-                mean, std = (0.0, 1.0) if self.classes else model.target_scale_
-                self.mean, self.std = float(mean), float(std)
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            outs = [net(x).double() for net in self.nets]  # as predict_scores: the rest in float64
+            outs = [torch.softmax(o, dim=1) if self.classes else (o * self.std + self.mean) for o in outs]
+            return torch.stack(outs).mean(0)
 
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                outs = [net(x).double() for net in self.nets]  # as predict_scores: the rest in float64
-                outs = [torch.softmax(o, dim=1) if self.classes else (o * self.std + self.mean) for o in outs]
-                return torch.stack(outs).mean(0)
-
-        return NetScores()
+    return NetScores()
 
 
 def float_scores(values: np.ndarray) -> np.ndarray:

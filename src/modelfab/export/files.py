@@ -4,7 +4,6 @@ that says what goes in, what comes out, and what must run before the graph."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from modelfab.artifacts.store import atomic_write_text
@@ -13,16 +12,16 @@ from modelfab.registry import client as registry
 
 def write_export(project, ref: str, output: Path) -> tuple[str, Path]:  # noqa: ANN001
     """Write `output` (the .onnx file) and `output` with `.json`; the version's name."""
-    from modelfab.export.runtime import OnnxScorer
+    from modelfab.export.runtime import verified
     from modelfab.package.predictor import Predictor
 
     info = registry.resolve(registry.client(project.tracking_uri), ref)
     folder, exported = info.onnx()
-    OnnxScorer(folder, exported)  # refuses a graph whose digest is not the registered one
+    data = verified(folder / "model.onnx", exported["sha256"], exported)  # the registered graph, or refused
     meta = Predictor(info.package).meta
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.part")
-    shutil.copyfile(folder / "model.onnx", partial)
+    partial.write_bytes(data)
     partial.replace(output)
     described = {
         "model": f"{info.name} version {info.version}", "task": meta["task"], "classes": meta["classes"],

@@ -5,6 +5,8 @@ refuses it only under `export.required`."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from modelfab.artifacts import ModelPackage, OnnxModel, Splits, write_json
 from modelfab.package.predictor import Predictor
 from modelfab.pipeline import stage
@@ -23,28 +25,31 @@ def export(package: ModelPackage, splits: Splits, export: ExportConfig, compress
         write_json(folder / INFO, {"exported": False, "reason": "export.format is none"})
         return OnnxModel(folder)
     predictor = Predictor(package.path)
-    info = export_package(predictor, splits, export.rows, folder)
+    sample = (splits.test if len(splits.test) else splits.valid).head(export.rows)
+    info = export_package(predictor, sample, folder)
     if info["exported"] and info["kind"] == "net" and compress.quantize != "none":
         from modelfab.export.compress import quantized
 
-        info["int8"] = quantized(predictor, splits, export.rows, folder, info, compress, gate)
+        info["int8"] = quantized(predictor, sample, splits.train, folder, info, compress, gate)
     write_json(folder / INFO, info)
     return OnnxModel(folder)
 
 
-def export_package(predictor: Predictor, splits: Splits, rows: int, folder) -> dict:  # noqa: ANN001
-    """Write model.onnx into `folder` if the package converts and passes parity; the record."""
+def export_package(predictor: Predictor, sample: pd.DataFrame, folder) -> dict:  # noqa: ANN001
+    """Write model.onnx into `folder` if the package converts and passes parity on the `sample`
+    of test rows; the record."""
+    import hashlib
+
     from modelfab.export.build import build, parity
-    from modelfab.export.runtime import OnnxScorer, digest
+    from modelfab.export.runtime import OnnxScorer
     from modelfab.export.transform import Unconvertible
 
-    test = splits.test if len(splits.test) else splits.valid
-    sample = test.head(rows)
     path = folder / "model.onnx"
     try:
         model, info = build(predictor, sample)
-        path.write_bytes(model.SerializeToString())
-        info |= {"sha256": digest(path), "bytes": path.stat().st_size}
+        data = model.SerializeToString()
+        path.write_bytes(data)
+        info |= {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
         check = parity(predictor, OnnxScorer(folder, info), sample)
     except Unconvertible as why:
         return {"exported": False, "reason": f"not exported: {why}"}
