@@ -23,12 +23,13 @@ from modelfab.export.transform import Unconvertible, transform_graph
 TOLERANCE = {"trees": 1e-5, "linear": 1e-5, "net": 1e-4}  # the largest score difference allowed
 
 
-def build(predictor: Any, sample: pd.DataFrame) -> tuple[onnx.ModelProto, dict]:
-    """The whole package as one graph where it can be, and what the graph takes and gives."""
+def build(predictor: Any, sample: pd.DataFrame, model: Any = None) -> tuple[onnx.ModelProto, dict]:
+    """The whole package as one graph where it can be, and what the graph takes and gives;
+    `model` replaces the package's fitted family (a pruned copy of it)."""
     if predictor.members:
         raise Unconvertible("a blend of registered packages (each member exports on its own)")
     n_features = predictor.transform.transform(sample.head(2)).shape[1]
-    model, kind = model_graph(predictor.model, n_features)
+    model, kind = model_graph(model or predictor.model, n_features)
     _same_versions(model)
     g = Graph()
     try:

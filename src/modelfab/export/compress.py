@@ -83,16 +83,17 @@ def lost_points(metric: str, original: float, new: float) -> float:
 NOISE = 1.05  # timings within 5% are the same: such a form is not called slower
 
 
-def judge(metric: str, max_drop: float, fp32: dict, int8: dict) -> tuple[bool, str]:
+def judge(metric: str, max_drop: float, fp32: dict, small: dict, form: str = "int8") -> tuple[bool, str]:
     """Kept if faster at batch 64, no slower (beyond noise) at batch 1, and within max_drop."""
-    lost = lost_points(metric, fp32["metric"], int8["metric"])
-    if int8["ms_batch_1"] > NOISE * fp32["ms_batch_1"] or int8["ms_batch_64"] >= fp32["ms_batch_64"]:
-        return False, (f"not kept: int8 is slower ({int8['ms_batch_1']:.3g} ms against {fp32['ms_batch_1']:.3g} at "
-                       f"batch 1, {int8['ms_batch_64']:.3g} against {fp32['ms_batch_64']:.3g} at batch 64)")
+    lost = lost_points(metric, fp32["metric"], small["metric"])
+    if small["ms_batch_1"] > NOISE * fp32["ms_batch_1"] or small["ms_batch_64"] >= fp32["ms_batch_64"]:
+        return False, (f"not kept: the {form} graph is slower ({small['ms_batch_1']:.3g} ms against "
+                       f"{fp32['ms_batch_1']:.3g} at batch 1, {small['ms_batch_64']:.3g} against "
+                       f"{fp32['ms_batch_64']:.3g} at batch 64)")
     if lost > max_drop:
         return False, f"not kept: it loses {lost:.2f} points of {metric} (compress.max_drop is {max_drop})"
-    return True, f"kept: {fp32['bytes'] / int8['bytes']:.1f}x smaller, {fp32['ms_batch_64'] / int8['ms_batch_64']:.2f}x " \
-                 f"faster at batch 64, {lost:+.2f} points of {metric}"
+    return True, f"kept: {fp32['bytes'] / small['bytes']:.1f}x smaller, " \
+                 f"{fp32['ms_batch_64'] / small['ms_batch_64']:.2f}x faster at batch 64, {lost:+.2f} points of {metric}"
 
 
 def int8(folder: Path, how: str, feeds: dict, calibration: list[dict], metric: str, score: Any,
@@ -117,25 +118,103 @@ def int8(folder: Path, how: str, feeds: dict, calibration: list[dict], metric: s
 def quantized(predictor: Any, sample: Any, train: Any, folder: Path, info: dict, compress: Any, gate: Any) -> dict:
     """The int8 record of an exported net (measured on the export's `sample` of test rows,
     calibrated on `train` rows): how it was quantized, what was measured, and whether it is kept."""
-    from modelfab.evaluate.metrics import DEFAULT_METRIC, compute
-    from modelfab.export.runtime import feed
-    from modelfab.features.featurize import encode_target
-
-    meta = predictor.meta
     how = compress.quantize if compress.quantize != "auto" else ("static" if info["family"] in STATIC else "dynamic")
-    metric = gate.rules[0].metric if gate.rules else DEFAULT_METRIC[meta["task"]]
-    y = encode_target(sample[meta["target"]], meta)
-
-    def graph_feed(frame: Any) -> dict:
-        if info["graph_input"] == "features":
-            return {"features": predictor.transform.transform(frame).astype(np.float32)}
-        return feed(frame, info["inputs"])
-
-    def score(out: np.ndarray) -> float:
-        return compute(meta["task"], y, out.ravel() if info["values"] else out, meta["threshold"])[metric]
-
-    batch = sample.iloc[np.arange(64) % len(sample)]
-    feeds = {"all": graph_feed(sample), "one": graph_feed(sample.head(1)), "batch": graph_feed(batch)}
+    probe = Probe(predictor, sample, info, gate)
     train = train.head(compress.calibration_rows)
-    calibration = [graph_feed(train.iloc[i:i + 32]) for i in range(0, len(train), 32)]
-    return int8(folder, how, feeds, calibration, metric, score, compress.max_drop)
+    calibration = [probe.feed(train.iloc[i:i + 32]) for i in range(0, len(train), 32)]
+    return int8(folder, how, probe.feeds, calibration, probe.metric, probe.score, compress.max_drop)
+
+
+class Probe:
+    """What every compressed form is measured on: the feeds (all the sample's rows, one row, a
+    batch of 64) and the gate's first metric of a graph's scores."""
+
+    def __init__(self, predictor: Any, sample: Any, info: dict, gate: Any) -> None:
+        from modelfab.evaluate.metrics import DEFAULT_METRIC
+        from modelfab.features.featurize import encode_target
+
+        meta = predictor.meta
+        self.predictor, self.info, self.meta = predictor, info, meta
+        self.metric = gate.rules[0].metric if gate.rules else DEFAULT_METRIC[meta["task"]]
+        self.y = encode_target(sample[meta["target"]], meta)
+        batch = sample.iloc[np.arange(64) % len(sample)]
+        self.feeds = {"all": self.feed(sample), "one": self.feed(sample.head(1)), "batch": self.feed(batch)}
+
+    def feed(self, frame: Any) -> dict:
+        from modelfab.export.runtime import feed
+
+        if self.info["graph_input"] == "features":
+            return {"features": self.predictor.transform.transform(frame).astype(np.float32)}
+        return feed(frame, self.info["inputs"])
+
+    def score(self, out: np.ndarray) -> float:
+        from modelfab.evaluate.metrics import compute
+
+        scores = out.ravel() if self.info["values"] else out
+        return compute(self.meta["task"], self.y, scores, self.meta["threshold"])[self.metric]
+
+
+PRUNED = "model.pruned.onnx"
+
+
+def pruned(predictor: Any, sample: Any, features: Any, folder: Path, info: dict, compress: Any, gate: Any) -> dict:
+    """The pruning record of an exported CNN or Transformer: channels removed from every net,
+    a short fine-tune on the training features, the smaller graph measured against the fp32 one
+    and kept only if it pays."""
+    from modelfab.export.prune import parameters, prunable
+
+    c, model = compress.prune, predictor.model
+    what = prunable(model.nets_[0])
+    if what is None:
+        return {"kept": False, "reason": f"not pruned: train.type {info['family']!r} has no channels to remove "
+                                         "(the CNN's convolutions and the Transformer's feed-forward units have)"}
+    small = _fine_tuned(model, features, c)
+    record = {"method": f"{c.amount:.0%} of the {what} removed, {c.epochs} fine-tune epochs",
+              "parameters": {"before": parameters(model.nets_), "after": parameters(small.nets_)}}
+    target = folder / PRUNED
+    try:
+        _write_graph(predictor, sample, small, target)
+        probe = Probe(predictor, sample, info, gate)
+        fp32, thin = measure(folder / "model.onnx", probe.feeds, probe.score), measure(target, probe.feeds, probe.score)
+    except Exception as error:  # noqa: BLE001 - the exporter's or runtime's own failure: said, the fp32 graph stays
+        target.unlink(missing_ok=True)
+        first = (str(error).strip().splitlines() or [""])[0][:300]
+        return record | {"kept": False, "reason": f"not kept: the pruned net failed to export ({type(error).__name__}: "
+                                                  f"{first})"}
+    kept, why = judge(probe.metric, compress.max_drop, fp32, thin, "pruned")
+    record |= {"metric_name": probe.metric, "fp32": fp32, "pruned": thin, "kept": kept, "reason": why}
+    if kept:
+        return record | {"file": PRUNED, "sha256": digest(target)}
+    target.unlink()
+    return record
+
+
+def _fine_tuned(model: Any, features: Any, c: Any) -> Any:
+    """A shallow copy of the family with its nets pruned and fine-tuned (the package's own stay)."""
+    import copy
+
+    from modelfab.export.prune import fine_tune_config, pruned
+    from modelfab.nn.trainer import Trainer
+    from modelfab.train.stage import xy
+
+    X, y = xy(features.train)
+    X_valid, y_valid = xy(features.valid)
+    Xt, yt = model._valid_tensors(X, y)  # scaled as the family scaled its target
+    valid = model._valid_tensors(X_valid, y_valid) if len(X_valid) else (None, None)
+    config = fine_tune_config(model.config, c.epochs, c.lr_factor)
+    nets = []
+    for net in model.nets_:
+        net = pruned(net, c.amount)
+        if c.epochs:
+            Trainer(config, model.task, target_scale=model.target_scale_).fit(net, Xt, yt, *valid)
+        nets.append(net.cpu().eval())
+    small = copy.copy(model)
+    small.nets_ = nets
+    return small
+
+
+def _write_graph(predictor: Any, sample: Any, model: Any, target: Path) -> None:
+    from modelfab.export.build import build
+
+    graph, _ = build(predictor, sample, model=model)
+    target.write_bytes(graph.SerializeToString())

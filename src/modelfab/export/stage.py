@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from modelfab.artifacts import ModelPackage, OnnxModel, Splits, write_json
+from modelfab.artifacts import FeatureSet, ModelPackage, OnnxModel, Splits, write_json
 from modelfab.package.predictor import Predictor
 from modelfab.pipeline import stage
 from modelfab.spec.sections.evaluate import GateConfig
@@ -17,9 +17,9 @@ INFO = "onnx.json"
 
 
 @stage("export", outputs={"onnx": OnnxModel}, sections=("export", "compress", "gate"),
-       code=("modelfab.export", "modelfab.features", "modelfab.models", "modelfab.package"))
-def export(package: ModelPackage, splits: Splits, export: ExportConfig, compress: CompressConfig, gate: GateConfig,
-           ctx) -> OnnxModel:  # noqa: ANN001
+       code=("modelfab.export", "modelfab.features", "modelfab.models", "modelfab.nn", "modelfab.package"))
+def export(package: ModelPackage, splits: Splits, features: FeatureSet, export: ExportConfig,
+           compress: CompressConfig, gate: GateConfig, ctx) -> OnnxModel:  # noqa: ANN001
     folder = ctx.folder()
     if export.format == "none":
         write_json(folder / INFO, {"exported": False, "reason": "export.format is none"})
@@ -31,6 +31,10 @@ def export(package: ModelPackage, splits: Splits, export: ExportConfig, compress
         from modelfab.export.compress import quantized
 
         info["int8"] = quantized(predictor, sample, splits.train, folder, info, compress, gate)
+    if info["exported"] and info["kind"] == "net" and compress.prune.amount > 0:
+        from modelfab.export.compress import pruned
+
+        info["pruned"] = pruned(predictor, sample, features, folder, info, compress, gate)
     write_json(folder / INFO, info)
     return OnnxModel(folder)
 

@@ -24,6 +24,8 @@ DIGEST_TAG = "modelfab.package_digest"
 FILES_TAG = "modelfab.package_files"  # JSON: each file of the package and the start of its SHA-256
 ONNX_TAG = "modelfab.onnx_sha256"  # the exported graph's digest, where the version has one
 ONNX_INT8_TAG = "modelfab.onnx_int8_sha256"  # its int8 form's, where one was kept
+ONNX_PRUNED_TAG = "modelfab.onnx_pruned_sha256"  # its pruned form's, where one was kept
+FORM_TAGS = {"int8": ONNX_INT8_TAG, "pruned": ONNX_PRUNED_TAG}
 BLESSED_TAG = "modelfab.blessed"
 
 
@@ -65,8 +67,9 @@ class VersionInfo:
         folder = package_path(Path(root.removeprefix("file://")), "onnx")
         info = json.loads((folder / "onnx.json").read_text()) if (folder / "onnx.json").is_file() else {}
         info["sha256"] = self.tags[ONNX_TAG]  # the registry's digests, not the file's word
-        if (info.get("int8") or {}).get("kept"):
-            info["int8"]["sha256"] = self.tags.get(ONNX_INT8_TAG, "")
+        for form, tag in FORM_TAGS.items():
+            if (info.get(form) or {}).get("kept"):
+                info[form]["sha256"] = self.tags.get(tag, "")
         return folder, info
 
 

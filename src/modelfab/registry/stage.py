@@ -89,8 +89,9 @@ def log_and_register(c, ctx, package: ModelPackage, evaluation: Evaluation, cham
             "modelfab.reason": blessing["reason"]}
     if exported["exported"]:
         tags[registry.ONNX_TAG] = exported["sha256"]
-        if (exported.get("int8") or {}).get("kept"):
-            tags[registry.ONNX_INT8_TAG] = exported["int8"]["sha256"]
+        for form, tag in registry.FORM_TAGS.items():
+            if (exported.get(form) or {}).get("kept"):
+                tags[tag] = exported[form]["sha256"]
     tags[GATE_KEY_TAG] = tag_of(champion.data)  # lets the next run's gate find its verdict cached
     tags |= {f"modelfab.metric.{k}": f"{v:.6g}" for k, v in metrics.items()}
     files = json.dumps(registry.file_digests(package.path), separators=(",", ":"))

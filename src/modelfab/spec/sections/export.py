@@ -26,6 +26,21 @@ class ExportConfig(Section):
     rows: int = Field(2000, ge=10, description="Test rows the ONNX graph is checked on against the package.")
 
 
+class PruneConfig(Section):
+    """Structured pruning of a CNN's convolution channels or a Transformer's feed-forward units:
+    the layers rebuilt smaller (not masked), then fine-tuned for a few epochs on the training rows.
+
+    ```yaml
+    compress: {prune: {amount: 0.5, epochs: 2}}
+    ```
+    """
+
+    amount: float = Field(0.0, ge=0, lt=1, description="Share of each layer's channels removed (the smallest by L1 "
+                          "norm); 0 prunes nothing.")
+    epochs: int = Field(2, ge=0, le=1000, description="Fine-tune epochs after pruning, at the family's settings.")
+    lr_factor: float = Field(0.1, gt=0, le=1, description="The fine-tune's learning rate, as a share of the family's.")
+
+
 class CompressConfig(Section):
     """Smaller, faster forms of the exported graph, each measured against the original in the same
     run and kept only if it is faster and loses at most `max_drop` points of the gate's metric.
@@ -33,6 +48,7 @@ class CompressConfig(Section):
     ```yaml
     compress: {quantize: auto, max_drop: 0.5}   # int8: dynamic for MLP, RNN, Transformer, MiniLM; static for CNNs
     compress: {quantize: none}
+    compress: {prune: {amount: 0.5}}           # also try a CNN or Transformer with half its channels
     ```
     """
 
@@ -43,3 +59,5 @@ class CompressConfig(Section):
         0.5, ge=0, description="Points (0.01 of a 0-1 metric; 1% of an error such as rmse) of the gate's first "
         "metric a compression may lose and still be kept.")
     calibration_rows: int = Field(256, ge=8, description="Training rows static quantization is calibrated on.")
+    prune: PruneConfig = Field(default_factory=PruneConfig, description="Structured pruning of the nets, "
+                               "tried where amount is over 0.")

@@ -1,0 +1,126 @@
+"""Structured pruning of a net: whole channels removed, not masked, then a short fine-tune.
+
+Masking weights to zero (what `torch.nn.utils.prune` leaves behind) saves nothing at run time
+(pytorch issue 36214): the dense kernels still multiply the zeros. So the mask only chooses:
+`ln_structured` ranks each layer's output channels by the L1 norm of their weights, and the
+layers are then rebuilt smaller from the channels it keeps. A CNN loses convolution channels
+(with their batch-norm entries, the next layer's inputs and the head's columns); a Transformer
+loses feed-forward units. Attention heads stay: `nn.MultiheadAttention` fixes each head's width
+to d_model / heads, so a head cannot leave without rewriting the attention.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+from modelfab.nn.modules import ConvBlocks, Encoder, Net, TemporalConv
+
+CONV = (nn.Conv1d, nn.Conv2d)
+
+
+def prunable(net: nn.Module) -> str | None:
+    """What pruning removes from this net (channels, feed-forward units), or None."""
+    encoder = getattr(net, "encoder", None)
+    if isinstance(encoder, (ConvBlocks, TemporalConv)):
+        return "convolution channels"
+    if isinstance(encoder, Encoder):
+        return "feed-forward units"
+    return None
+
+
+def kept(layer: nn.Module, amount: float) -> torch.Tensor:
+    """Indices of the output channels `ln_structured` keeps (the largest L1 norms), at least one."""
+    probe = copy.deepcopy(layer)
+    prune.ln_structured(probe, "weight", amount=amount, n=1, dim=0)
+    alive = probe.weight_mask.flatten(1).any(1).nonzero().flatten()
+    return alive if len(alive) else torch.tensor([0])
+
+
+def pruned(net: Net, amount: float) -> Net:
+    """A smaller copy of `net`, with `amount` of each prunable layer's channels gone."""
+    net = copy.deepcopy(net)
+    if isinstance(net.encoder, Encoder):
+        for layer in net.encoder.encoder.layers:
+            _feed_forward(layer, amount)
+    else:
+        _convolutions(net, amount)
+    return net
+
+
+def _feed_forward(layer: nn.TransformerEncoderLayer, amount: float) -> None:
+    keep = kept(layer.linear1, amount)
+    layer.linear1 = _linear(layer.linear1, rows=keep)
+    layer.linear2 = _linear(layer.linear2, columns=keep)
+
+
+def _convolutions(net: Net, amount: float) -> None:
+    body = net.encoder.body
+    layers = list(body)
+    previous = None
+    for i, layer in enumerate(layers):
+        if isinstance(layer, CONV):
+            keep = kept(layer, amount)
+            layers[i] = _conv(layer, keep, previous)
+            previous = keep
+        elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            layers[i] = _norm(layer, previous)
+    channels = layers[[i for i, m in enumerate(layers) if isinstance(m, CONV)][-1]].weight.shape[0]
+    old_channels = [m for m in body if isinstance(m, CONV)][-1].weight.shape[0]
+    per_channel = net.encoder.width // old_channels  # Flatten gives (channel, position...) in order
+    net.encoder.body = nn.Sequential(*layers)
+    columns = torch.cat([torch.arange(c * per_channel, (c + 1) * per_channel) for c in previous.tolist()])
+    static = torch.arange(net.encoder.width, net.head[0].in_features)  # the static columns joined after
+    net.head[0] = _linear(net.head[0], columns=torch.cat([columns, static]))
+    net.encoder.width = channels * per_channel
+
+
+def _conv(conv: nn.Module, keep: torch.Tensor, previous: torch.Tensor | None) -> nn.Module:
+    weight = conv.weight.detach()[keep]
+    if previous is not None:
+        weight = weight[:, previous]
+    new = type(conv)(weight.shape[1], weight.shape[0], conv.kernel_size, stride=conv.stride, padding=conv.padding,
+                     dilation=conv.dilation, bias=conv.bias is not None)
+    new.weight.data.copy_(weight)
+    if conv.bias is not None:
+        new.bias.data.copy_(conv.bias.detach()[keep])
+    return new
+
+
+def _norm(norm: nn.Module, keep: torch.Tensor) -> nn.Module:
+    new = type(norm)(len(keep), eps=norm.eps, momentum=norm.momentum)
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        getattr(new, name).data.copy_(getattr(norm, name).detach()[keep])
+    return new
+
+
+def _linear(linear: nn.Linear, rows: torch.Tensor | None = None, columns: torch.Tensor | None = None) -> nn.Linear:
+    """The same kind of linear layer (DropConnect keeps its rate) with only some outputs or inputs."""
+    weight = linear.weight.detach()
+    weight = weight[rows] if rows is not None else weight
+    weight = weight[:, columns] if columns is not None else weight
+    new = copy.deepcopy(linear)  # its class and settings; the parameters are replaced below
+    new.in_features, new.out_features = weight.shape[1], weight.shape[0]
+    new.weight = nn.Parameter(weight.clone())
+    if linear.bias is not None:
+        new.bias = nn.Parameter((linear.bias.detach()[rows] if rows is not None else linear.bias.detach()).clone())
+    return new
+
+
+def parameters(nets: list[nn.Module]) -> int:
+    return sum(p.numel() for net in nets for p in net.parameters())
+
+
+def fine_tune_config(config: Any, epochs: int, lr_factor: float) -> Any:
+    """The family's training settings for a short fine-tune: fewer epochs, a lower rate, no
+    early stop (the best epoch on the validation rows is kept) and no checkpoints."""
+    optimizer = config.optimizer.model_copy(update={"lr": config.optimizer.lr * lr_factor})
+    stopping = config.early_stopping.model_copy(update={"patience": None, "near_end": None})
+    return config.model_copy(update={
+        "epochs": epochs, "optimizer": optimizer, "early_stopping": stopping, "checkpoint_every": 0,
+        "schedule": config.schedule.model_copy(update={"name": "cosine", "warmup_epochs": 0.0}),
+    })
