@@ -2,7 +2,8 @@
 
     python benchmarks/bench_export.py            # AI4I: batch-1 scoring in process, and over HTTP
     python benchmarks/bench_export.py --steel    # plus steel plates: the ensemble against its distilled LightGBM
-    python benchmarks/bench_export.py --int8     # plus int8 of the nets in examples/work-orders and digits
+    python benchmarks/bench_export.py --compress # plus int8 and pruning of the nets (work-orders, digits,
+                                                 # steel-defects, turbofan-rul's CNN; run their prepare.py first)
 
 In process: one AI4I record scored by the package's record path (`Predictor.scores_of_records`)
 and by the exported graph (`OnnxScorer.scores_of_records`: records fed straight to ONNX Runtime),
@@ -114,27 +115,45 @@ def steel() -> list[list]:
     return out
 
 
-def int8() -> list[list]:
+PRUNE = "compress: {prune: {amount: 0.5, epochs: 2}}\n"
+COMPRESSED = (  # example, spec, what the bench adds to it: int8 under the defaults, pruning where asked
+    ("work-orders", "fab.yaml", ""), ("digits", "fab.yaml", PRUNE), ("steel-defects", "fab.yaml", ""),
+    ("turbofan-rul", "fab.cnn.yaml", PRUNE),
+)
+
+
+def compressed(only: set[str]) -> list[list]:
+    """Each example's compressed forms (int8, pruned) as its export stage measured them."""
     out = []
-    for name, spec in (("work-orders", "fab.yaml"), ("digits", "fab.yaml")):
+    for name, spec, extra in COMPRESSED:
+        if only and name not in only:
+            continue
+        if extra:  # a variant spec beside the example's (the same store: train stays cached)
+            folder = ROOT / "examples" / name
+            variant = folder / f".bench-{Path(spec).stem}-compress.yaml"
+            variant.write_text((folder / spec).read_text() + extra)
+            spec = variant.name
         _, info = exported(example(name, spec))
-        record = info.get("int8") or {"reason": info.get("reason", "not exported")}
-        out.append([f"{name}/{spec} ({info.get('family')})", record])
+        for form in ("int8", "pruned"):
+            record = info.get(form) or ({"reason": info.get("reason", "not exported")} if not info["exported"] else None)
+            if record:
+                out.append([f"{name}/{spec} ({info.get('family')})", form, record])
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steel", action="store_true")
-    parser.add_argument("--int8", action="store_true")
+    parser.add_argument("--compress", action="store_true", help="int8 and pruning of the nets' examples")
+    parser.add_argument("--only", default="", help="with --compress: these examples (comma-separated)")
     parser.add_argument("--skip-ai4i", action="store_true", help="only the parts asked for")
     args = parser.parse_args()
     if not args.skip_ai4i:
         ai4i()
     if args.steel:
         print_steel()
-    if args.int8:
-        print_int8()
+    if args.compress:
+        print_compressed(set(filter(None, args.only.split(","))))
 
 
 def ai4i() -> None:
@@ -163,18 +182,18 @@ def print_steel() -> None:
           f"{100 * (rows[0][1] - rows[1][1]):+.2f} points of accuracy lost")
 
 
-def print_int8() -> None:
-    print("\n### int8 of the nets (ONNX Runtime), against fp32 in the same run\n")
-    print("| example | method | fp32 KB | int8 KB | fp32 ms b1 | int8 ms b1 | fp32 ms b64 | int8 ms b64 | "
-          "metric fp32 | metric int8 | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, r in int8():
+def print_compressed(only: set[str]) -> None:
+    print("\n### Compressed forms of the nets (ONNX Runtime), against fp32 in the same run\n")
+    print("| example | form | method | fp32 KB | small KB | fp32 ms b1 | small ms b1 | fp32 ms b64 | small ms b64 | "
+          "metric fp32 | metric small | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, form, r in compressed(only):
         if "fp32" not in r:
-            print(f"| {name} | | | | | | | | | | {r['reason']} |")
+            print(f"| {name} | {form} | | | | | | | | | | {r['reason']} |")
             continue
-        a, b = r["fp32"], r["int8"]
-        print(f"| {name} | {r['method']} | {a['bytes'] / 1e3:.0f} | {b['bytes'] / 1e3:.0f} | {a['ms_batch_1']:.3f} | "
-              f"{b['ms_batch_1']:.3f} | {a['ms_batch_64']:.3f} | {b['ms_batch_64']:.3f} | {a['metric']:.4f} | "
-              f"{b['metric']:.4f} | {r['reason']} |")
+        a, b = r["fp32"], r[form]
+        print(f"| {name} | {form} | {r['method']} | {a['bytes'] / 1e3:.0f} | {b['bytes'] / 1e3:.0f} | "
+              f"{a['ms_batch_1']:.3f} | {b['ms_batch_1']:.3f} | {a['ms_batch_64']:.3f} | {b['ms_batch_64']:.3f} | "
+              f"{a['metric']:.4f} | {b['metric']:.4f} | {r['reason']} |")
 
 
 if __name__ == "__main__":
