@@ -16,7 +16,7 @@ import onnx
 import pandas as pd
 from onnx import TensorProto, compose, helper
 
-from modelfab.export.families import FEATURES, SCORES, float_scores, model_graph
+from modelfab.export.families import FEATURES, SCORES, exported_model, float_scores, model_graph
 from modelfab.export.graph import OPSET, Graph
 from modelfab.export.transform import Unconvertible, transform_graph
 
@@ -29,7 +29,8 @@ def build(predictor: Any, sample: pd.DataFrame, model: Any = None) -> tuple[onnx
     if predictor.members:
         raise Unconvertible("a blend of registered packages (each member exports on its own)")
     n_features = predictor.transform.transform(sample.head(2)).shape[1]
-    model, kind = model_graph(model or predictor.model, n_features)
+    model_in = model or predictor.model
+    model, kind = model_graph(model_in, n_features)
     _same_versions(model)
     g = Graph()
     try:
@@ -37,7 +38,8 @@ def build(predictor: Any, sample: pd.DataFrame, model: Any = None) -> tuple[onnx
         python_part = None
     except Unconvertible as why:
         python_part = f"the feature transform runs in Python before the graph: {why}"
-    info = {"family": predictor.meta["family"], "kind": kind, "tolerance": TOLERANCE[kind], "opset": OPSET,
+    net = getattr(exported_model(model_in), "type", None)
+    info = {"family": predictor.meta["family"], "net": net, "kind": kind, "tolerance": TOLERANCE[kind], "opset": OPSET,
             "values": not predictor.meta["classes"] or predictor.task == "regression",
             "outputs": {SCORES: _outputs(predictor)}, "python_part": python_part}
     if python_part:

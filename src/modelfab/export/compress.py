@@ -118,7 +118,7 @@ def int8(folder: Path, how: str, feeds: dict, calibration: list[dict], metric: s
 def quantized(predictor: Any, sample: Any, train: Any, folder: Path, info: dict, compress: Any, gate: Any) -> dict:
     """The int8 record of an exported net (measured on the export's `sample` of test rows,
     calibrated on `train` rows): how it was quantized, what was measured, and whether it is kept."""
-    how = compress.quantize if compress.quantize != "auto" else ("static" if info["family"] in STATIC else "dynamic")
+    how = compress.quantize if compress.quantize != "auto" else ("static" if info.get("net") in STATIC else "dynamic")
     probe = Probe(predictor, sample, info, gate)
     train = train.head(compress.calibration_rows)
     calibration = [probe.feed(train.iloc[i:i + 32]) for i in range(0, len(train), 32)]
@@ -161,12 +161,13 @@ def pruned(predictor: Any, sample: Any, features: Any, folder: Path, info: dict,
     """The pruning record of an exported CNN or Transformer: channels removed from every net,
     a short fine-tune on the training features, the smaller graph measured against the fp32 one
     and kept only if it pays."""
+    from modelfab.export.families import exported_model
     from modelfab.export.prune import parameters, prunable
 
-    c, model = compress.prune, predictor.model
+    c, model = compress.prune, exported_model(predictor.model)
     what = prunable(model.nets_[0])
     if what is None:
-        return {"kept": False, "reason": f"not pruned: train.type {info['family']!r} has no channels to remove "
+        return {"kept": False, "reason": f"not pruned: train.type {info['net']!r} has no channels to remove "
                                          "(the CNN's convolutions and the Transformer's feed-forward units have)"}
     small = _fine_tuned(model, features, c)
     record = {"method": f"{c.amount:.0%} of the {what} removed, {c.epochs} fine-tune epochs",

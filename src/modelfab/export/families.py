@@ -19,8 +19,14 @@ FEATURES, SCORES = "features", "scores"
 ML_OPSET = 3  # ai.onnx.ml: TreeEnsemble and LinearClassifier as skl2onnx writes them
 
 
+def exported_model(model: Any) -> Any:
+    """What the graph holds: a distilled package's net student, or the family itself."""
+    return getattr(model, "student_", model)
+
+
 def model_graph(model: Any, n_features: int) -> tuple[onnx.ModelProto, str]:
     """The family's graph, and the kind of converter that made it (its parity tolerance)."""
+    model = exported_model(model)
     kind = model.type
     if kind in ("lightgbm", "distill"):  # a distilled package is its student LightGBM
         return _lightgbm(model, n_features), "trees"

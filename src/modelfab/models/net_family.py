@@ -63,7 +63,7 @@ class NetFamily(ModelFamily):
         Xt = torch.from_numpy(X)
         yt, self.target_scale_ = self._targets(y)
         weights = None
-        if self.kind.has_classes and c.class_weight == "balanced":
+        if self.kind.has_classes and c.class_weight == "balanced" and y.ndim == 1:
             per_row = balanced_weights(y)
             weights = torch.tensor([per_row[y == k][0] if (y == k).any() else 1.0 for k in range(n_out)],
                                    dtype=torch.float32)
@@ -178,8 +178,8 @@ class NetFamily(ModelFamily):
         return torch.from_numpy(as_matrix(X)), self._targets(np.asarray(y), self.target_scale_)[0]
 
     def _targets(self, y: np.ndarray, scale: tuple[float, float] | None = None) -> tuple[torch.Tensor, tuple]:
-        if self.kind.has_classes:
-            return torch.from_numpy(y.astype(np.int64)), (0.0, 1.0)
+        if self.kind.has_classes:  # class codes, or a teacher's class probabilities (distillation)
+            return torch.from_numpy(y.astype(np.float32 if y.ndim == 2 else np.int64)), (0.0, 1.0)
         if scale is None:
             scale = (float(y.mean()), float(y.std()) or 1.0)
         return torch.from_numpy(((y - scale[0]) / scale[1]).astype(np.float32)), scale

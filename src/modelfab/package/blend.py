@@ -26,7 +26,7 @@ def package_members(folder: Path, config: Any, report: dict, infos: list[dict]) 
         sub = folder / f"member-{i}"
         shutil.copytree(info["package"], sub)
         meta = read_meta(sub)
-        _check_member(member.model, meta, report)
+        check_member(member.model, meta, report)
         inputs += meta["inputs"]
         features += meta["schema"]["features"]
         columns |= meta["schema"]["columns"]
@@ -39,8 +39,9 @@ def package_members(folder: Path, config: Any, report: dict, infos: list[dict]) 
     return {"members": members, "inputs": inputs, "schema": schema, "trained_on_validation": on_validation}
 
 
-def _check_member(name: str, meta: dict, report: dict) -> None:
-    """A member must answer the same question: the same task, target and classes in the same order."""
+def check_member(name: str, meta: dict, report: dict, key: str = "train.members") -> None:
+    """A member (or a teacher) must answer the same question: the same task, target and classes
+    in the same order."""
     problems = []
     if meta["task"] != report["task"]:
         problems.append(f"its task is {meta['task']}, this spec's is {report['task']}")
@@ -49,4 +50,5 @@ def _check_member(name: str, meta: dict, report: dict) -> None:
     if [str(c) for c in meta["classes"]] != [str(c) for c in report["classes"]]:
         problems.append(f"its classes are {meta['classes']}, this spec's are {report['classes']}")
     if problems:
-        raise DataError(f"train.members: model {name!r} cannot join this blend: {'; '.join(problems)}")
+        raise DataError(f"{key}: model {name!r} cannot {'join this blend' if key == 'train.members' else 'teach here'}: "
+                        f"{'; '.join(problems)}")

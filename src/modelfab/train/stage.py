@@ -38,9 +38,11 @@ def train(features: FeatureSet, transform: FeatureTransform, report: DataReport,
         return blend(config, rep, splits, members.data["members"], ctx)
     X, y = xy(features.train)
     X_valid, y_valid = xy(features.valid)
-    near_end = getattr(getattr(config, "early_stopping", None), "near_end", None)
+    near_end = getattr(getattr(getattr(config, "student", config), "early_stopping", None), "near_end", None)
     context = train_context(ctx, config)
     model = make_model(config, rep["task"], len(rep["classes"]), layout=features.info.get("layout"), context=context)
+    if config.type == "distill" and config.registered_teacher:
+        model.taught_ = taught(members.data["members"][0], rep, splits.train)
     if near_end:  # stop on some rows' uncapped remaining life; a refit learns every row's capped one
         watched = near_end_rows(X_valid, splits.valid, ctx.spec.data, near_end)
         model.fit(X, y, *watched, progress=ctx.progress, refit_valid=(X_valid, y_valid))
@@ -84,6 +86,18 @@ def blend(config, rep: dict, splits: Splits, members: list[dict], ctx) -> ModelP
         write_meta(folder, meta)
     write_reference(splits.train, [*described["inputs"], rep["target"]], folder / "reference.parquet")
     return ModelPackage(folder)
+
+
+def taught(teacher: dict, rep: dict, rows) -> np.ndarray:  # noqa: ANN001
+    """A registered teacher's scores of the training rows, through its own package."""
+    from pathlib import Path
+
+    from modelfab.package.blend import check_member
+    from modelfab.package.format import read_meta
+    from modelfab.package.predictor import Predictor
+
+    check_member(teacher["model"], read_meta(Path(teacher["package"])), rep, "train.teacher")
+    return Predictor(Path(teacher["package"])).scores(rows, source="training rows")
 
 
 def near_end_rows(X_valid: np.ndarray, valid, data, within: float) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from modelfab.spec.sections.base import ModelConfig, Section
 from modelfab.spec.sections.cluster import DBSCANConfig, GaussianMixtureConfig, HDBSCANConfig, KMeansConfig
@@ -194,10 +194,21 @@ TeacherConfig = Annotated[
 ]
 
 
+class RegisteredTeacher(Section):
+    model: str = Field(description="A registered model that teaches (a blend, a large net): NAME (its champion), "
+                       "NAME@ALIAS or NAME/VERSION. It scores the training rows through its own package.")
+
+
+StudentConfig = Annotated[
+    LightGBMConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig, Field(discriminator="type")]
+
+
 class DistillConfig(ModelConfig):
-    """A teacher (an ensemble, a search, any table family) teaches one LightGBM on its soft
-    outputs (probabilities, or values), on the training rows and on perturbed copies of them that
-    the teacher labels; the package keeps the student alone, small and fast.
+    """A teacher teaches a student on its soft outputs (class probabilities, or values); the
+    package keeps the student alone, small and fast. The teacher is a family fitted here (an
+    ensemble, a search, any table family), which also labels perturbed copies of the training
+    rows, or a registered model (a blend, a large net), which labels the training rows through
+    its own package. The student is one LightGBM or a net that reads this spec's features.
 
     ```yaml
     train:
@@ -205,15 +216,32 @@ class DistillConfig(ModelConfig):
       teacher: {type: ensemble, members: [{type: lightgbm}, {type: extra_trees}]}
       student: {type: lightgbm, n_estimators: 800, num_leaves: 15}
       augment: 4
+    ---
+    train:                                  # the blend of five CNNs and a LightGBM, taught to one CNN
+      type: distill
+      teacher: {model: turbofan-rul-blend}
+      student: {type: cnn, channels: [10, 10, 10, 10], epochs: 80}
     ```
     """
 
     type: Literal["distill"] = "distill"
-    teacher: TeacherConfig = Field(default_factory=lambda: EnsembleConfig(), description="The model that teaches.")
-    student: LightGBMConfig = Field(default_factory=LightGBMConfig, description="The single LightGBM that learns.")
-    augment: int = Field(4, ge=0, le=50, description="Perturbed copies of the training rows the teacher labels "
-                         "(more rows to learn its function from where the training set is small).")
+    teacher: TeacherConfig | RegisteredTeacher = Field(default_factory=lambda: EnsembleConfig(),
+                                                       description="The model that teaches.")
+    student: StudentConfig = Field(default_factory=LightGBMConfig, description="The single model that learns.")
+    augment: int = Field(4, ge=0, le=50, description="Perturbed copies of the training rows a teacher fitted here "
+                         "labels (more rows to learn its function from where the training set is small); a registered "
+                         "teacher labels the training rows only.")
     swap: float = Field(0.3, gt=0, lt=1, description="Share of a copy's features taken from another random row.")
+
+    @field_validator("student", mode="before")
+    @classmethod
+    def _lightgbm_unless_named(cls, value: object) -> object:
+        """A student with no `type` is the LightGBM it always was."""
+        return {"type": "lightgbm", **value} if isinstance(value, dict) and "type" not in value else value
+
+    @property
+    def registered_teacher(self) -> str | None:
+        return self.teacher.model if isinstance(self.teacher, RegisteredTeacher) else None
 
 
 class BlendConfig(ModelConfig):
