@@ -30,8 +30,22 @@ def test_example_variant_is_valid(variant):
     assert modelfab.load_spec(EXAMPLES / variant).spec.name == f"{folder}-{file.split('.')[1]}"
 
 
+def exports_or_says(run) -> dict:  # noqa: ANN001
+    """Every example exports with parity, or says exactly what does not convert."""
+    import json
+
+    info = json.loads((run.store.path(run.refs["onnx"]) / "onnx.json").read_text())
+    if info["exported"]:
+        assert info["parity"]["passed"], info["parity"]
+    else:
+        assert info["reason"].startswith("not exported: ") and len(info["reason"]) > 30, info["reason"]
+    return info
+
+
 def report_opens(run, tmp_path: Path) -> None:  # noqa: ANN001
-    """Every example's report opens in the browser: every image loads, nothing is fetched."""
+    """Every example's report opens in the browser: every image loads, nothing is fetched; and
+    its package exports or says why not."""
+    exports_or_says(run)
     report = run.store.path(run.refs["run_report"]) / "report.html"
     assert report.is_file()
     if CHROMIUM:  # .ci/run installs it; tests/report/test_browser.py says when it is missing
@@ -178,6 +192,13 @@ def test_turbofan_blend_small(tmp_path):
         run = modelfab.run(modelfab.load_spec(folder / "fab.blend.yaml"), hooks=[])
         blessing = run.load("blessing").data
         assert blessing["blessed"] and blessing["candidate"]["rmse"] < 45
+        assert "each member exports on its own" in exports_or_says(run)["reason"]
+        text = (folder / "fab.distill.yaml").read_text().replace("epochs: 80", "epochs: 2")
+        (folder / "fab.distill.yaml").write_text(text.replace("max: 20.0", "max: 45.0"))
+        run = modelfab.run(modelfab.load_spec(folder / "fab.distill.yaml"), hooks=[])  # the blend, taught to one CNN
+        assert run.load("blessing").data["candidate"]["rmse"] < 45
+        info = exports_or_says(run)
+        assert info["exported"] and info["net"] == "cnn"
         report_opens(run, tmp_path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
