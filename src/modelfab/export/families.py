@@ -91,8 +91,12 @@ def _nets(model: Any, n_features: int) -> onnx.ModelProto:
 
 
 def _dynamo(scores: Any, sample: Any) -> onnx.ModelProto:
+    import logging
+
     import torch
 
+    # Its optimizer's notes ("Evaluation failed" where a constant cannot fold) are not the user's to act on.
+    logging.getLogger("onnxscript").setLevel(logging.ERROR)
     buffer = io.BytesIO()
     program = torch.onnx.export(scores, (sample,), dynamo=True, external_data=False, opset_version=OPSET,
                                 input_names=[FEATURES], output_names=[SCORES],

@@ -5,7 +5,8 @@ earlier predictions, joined by prediction id). Request models come from the pack
 # (Record, Batch) from the endpoints' annotations.
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Response
+from pydantic import BaseModel
 
 from modelfab.serve import schema as s
 from modelfab.serve.state import Server
@@ -16,13 +17,14 @@ def add_routes(app: FastAPI, server: Server, Record: Any, Batch: Any) -> None:  
     def predict_one(record: Record) -> s.PredictResponse:  # type: ignore[valid-type]
         served = server.holder.current
         [p] = server.predict(served, [record.model_dump(by_alias=True)])
-        return s.PredictResponse(**p.model_dump(), model=served.name, version=served.version)
+        return answer(s.PredictResponse(**p.model_dump(), model=served.name, version=served.version))
 
     @app.post("/predict/batch", response_model=s.BatchResponse, summary="Predict a batch of records")
     def predict_batch(batch: Batch) -> s.BatchResponse:  # type: ignore[valid-type]
         served = server.holder.current
         records = [r.model_dump(by_alias=True) for r in batch.records]
-        return s.BatchResponse(model=served.name, version=served.version, predictions=server.predict(served, records))
+        return answer(s.BatchResponse(model=served.name, version=served.version,
+                                      predictions=server.predict(served, records)))
 
     @app.post("/explain", response_model=s.ExplainResponse, summary="Why: each input column's contribution")
     def explain(batch: Batch) -> s.ExplainResponse:  # type: ignore[valid-type]
@@ -54,3 +56,9 @@ def add_routes(app: FastAPI, server: Server, Record: Any, Batch: Any) -> None:  
                                      "joined to predictions by the prediction_id the server returned")
         server.log.add_labels([(item.prediction_id, item.label) for item in body.labels])
         return s.LabelsResponse(stored=len(ids))
+
+
+def answer(body: BaseModel) -> Response:
+    """The response, serialized once: returned as a model, FastAPI would validate it again against
+    `response_model`, in a second hop to the thread pool (the models stay for the OpenAPI schema)."""
+    return Response(body.model_dump_json(), media_type="application/json")
