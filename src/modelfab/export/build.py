@@ -18,6 +18,7 @@ from onnx import TensorProto, compose, helper
 
 from modelfab.export.families import FEATURES, SCORES, exported_model, float_scores, model_graph
 from modelfab.export.graph import OPSET, Graph
+from modelfab.export.images import PIXELS, front_graph, image_front
 from modelfab.export.transform import Unconvertible, transform_graph
 
 TOLERANCE = {"trees": 1e-5, "linear": 1e-5, "net": 1e-4}  # the largest score difference allowed
@@ -42,6 +43,9 @@ def build(predictor: Any, sample: pd.DataFrame, model: Any = None) -> tuple[onnx
     info = {"family": predictor.meta["family"], "net": net, "kind": kind, "tolerance": TOLERANCE[kind], "opset": OPSET,
             "values": not predictor.meta["classes"] or predictor.task == "regression",
             "outputs": {SCORES: _outputs(predictor)}, "python_part": python_part}
+    image = image_front(predictor.transform) if python_part else None
+    if image:
+        return _with_image_front(model, image, info)
     if python_part:
         features = {"name": FEATURES, "type": "float", "shape": [None, n_features]}
         return model, info | {"graph_input": FEATURES, "inputs": {FEATURES: features}}
@@ -60,6 +64,30 @@ def build(predictor: Any, sample: pd.DataFrame, model: Any = None) -> tuple[onnx
     kinds |= {c: "string" for c in predictor.transform.steps[0][1].categorical}
     inputs = {col: {"name": name, "type": kinds[col], "shape": [None, 1]} for col, name in names.items()}
     return whole, info | {"graph_input": "columns", "inputs": inputs}
+
+
+def _with_image_front(model: onnx.ModelProto, image: tuple, info: dict) -> tuple[onnx.ModelProto, dict]:
+    """The frozen backbone joined before the family: the graph starts from decoded pixels."""
+    column, embedding = image
+    front = front_graph(embedding, "backbone_features")
+    _same_versions(front)
+    front.ir_version = model.ir_version = max(front.ir_version, model.ir_version)  # merging needs one
+    wanted = model.graph.input[0].type.tensor_type.elem_type
+    out = "backbone_features"
+    if wanted != TensorProto.FLOAT:  # the linear family reads float64 (of the float32 features, as in Python)
+        front.graph.node.append(helper.make_node("Cast", [out], [f"{out}_cast"], to=wanted))
+        out = f"{out}_cast"
+        del front.graph.output[:]
+        front.graph.output.append(helper.make_tensor_value_info(out, wanted, [None, None]))
+    whole = compose.merge_models(front, model, io_map=[(out, FEATURES)], prefix2="model/")
+    _same_versions(whole)
+    _keep_name(whole, f"model/{SCORES}", SCORES)
+    size = embedding.size
+    part = (f"image decoding and resizing of column {column!r} to 3x{size}x{size} floats in [0, 1] "
+            "(modelfab.features.images.load_image) run in Python before the graph; the frozen EfficientNet-Lite0 "
+            "layers are in the graph")
+    pixels = {"name": PIXELS, "type": "float", "shape": [None, 3, size, size], "column": column}
+    return whole, info | {"python_part": part, "graph_input": PIXELS, "inputs": {PIXELS: pixels}}
 
 
 def _same_versions(model: onnx.ModelProto) -> None:

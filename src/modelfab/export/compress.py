@@ -141,10 +141,12 @@ class Probe:
         self.feeds = {"all": self.feed(sample), "one": self.feed(sample.head(1)), "batch": self.feed(batch)}
 
     def feed(self, frame: Any) -> dict:
-        from modelfab.export.runtime import feed
+        from modelfab.export.runtime import feed, pixel_feed
 
         if self.info["graph_input"] == "features":
             return {"features": self.predictor.transform.transform(frame).astype(np.float32)}
+        if self.info["graph_input"] == "pixels":
+            return pixel_feed(frame[self.info["inputs"]["pixels"]["column"]], self.info)
         return feed(frame, self.info["inputs"])
 
     def score(self, out: np.ndarray) -> float:

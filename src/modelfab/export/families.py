@@ -74,23 +74,30 @@ def _scores_output(graph: onnx.ModelProto, name: str) -> onnx.ModelProto:
 def _nets(model: Any, n_features: int) -> onnx.ModelProto:
     import torch
 
-    scores = _net_scores(model).eval()
     sample = torch.zeros(2, n_features, dtype=torch.float32)
+    return torch_graph(_net_scores(model).eval(), sample, FEATURES, SCORES, f"train.type {model.type!r}")
+
+
+def torch_graph(module: Any, sample: Any, given: str, gives: str, what: str) -> onnx.ModelProto:
+    """`module` as an ONNX graph with a dynamic batch axis: dynamo first, the legacy exporter where
+    dynamo fixes the batch size (pytorch issue 148886)."""
+    import torch
+
     try:
-        graph = _dynamo(scores, sample)
-        if _batch_fixed(graph):  # the dynamo exporter specialized the batch axis (pytorch issue 148886)
+        graph = _dynamo(module, sample, given, gives)
+        if _batch_fixed(graph):
             buffer = io.BytesIO()
-            torch.onnx.export(scores, (sample,), buffer, dynamo=False, opset_version=OPSET, input_names=[FEATURES],
-                              output_names=[SCORES], dynamic_axes={FEATURES: {0: "batch"}, SCORES: {0: "batch"}})
+            torch.onnx.export(module, (sample,), buffer, dynamo=False, opset_version=OPSET, input_names=[given],
+                              output_names=[gives], dynamic_axes={given: {0: "batch"}, gives: {0: "batch"}})
             graph = onnx.load_from_string(buffer.getvalue())
     except Exception as error:  # noqa: BLE001 - torch's exporter raises many kinds; the message says which
-        raise Unconvertible(f"train.type {model.type!r}: torch.onnx.export failed: {str(error).splitlines()[0]}") from None
+        raise Unconvertible(f"{what}: torch.onnx.export failed: {str(error).splitlines()[0]}") from None
     if _batch_fixed(graph):
-        raise Unconvertible(f"train.type {model.type!r}: the exported graph takes a fixed batch size")
+        raise Unconvertible(f"{what}: the exported graph takes a fixed batch size")
     return graph
 
 
-def _dynamo(scores: Any, sample: Any) -> onnx.ModelProto:
+def _dynamo(module: Any, sample: Any, given: str, gives: str) -> onnx.ModelProto:
     import logging
 
     import torch
@@ -98,8 +105,8 @@ def _dynamo(scores: Any, sample: Any) -> onnx.ModelProto:
     # Its optimizer's notes ("Evaluation failed" where a constant cannot fold) are not the user's to act on.
     logging.getLogger("onnxscript").setLevel(logging.ERROR)
     buffer = io.BytesIO()
-    program = torch.onnx.export(scores, (sample,), dynamo=True, external_data=False, opset_version=OPSET,
-                                input_names=[FEATURES], output_names=[SCORES],
+    program = torch.onnx.export(module, (sample,), dynamo=True, external_data=False, opset_version=OPSET,
+                                input_names=[given], output_names=[gives],
                                 dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1)}}, verbose=False)
     program.save(buffer)
     return onnx.load_from_string(buffer.getvalue())

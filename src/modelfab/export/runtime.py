@@ -56,6 +56,13 @@ def feed(frame: pd.DataFrame, inputs: dict) -> dict[str, np.ndarray]:
     return out
 
 
+def pixel_feed(values: Any, info: dict) -> dict[str, np.ndarray]:
+    """The decoded images of an image graph (paths or data URLs)."""
+    from modelfab.export.images import pixels
+
+    return {"pixels": pixels(list(values), info["inputs"]["pixels"]["shape"][-1])}
+
+
 def verified(path: Path, wanted: str, info: dict) -> bytes:
     """The file's bytes, if its SHA-256 is the one recorded at export."""
     from modelfab.errors import StoreError
@@ -96,6 +103,8 @@ class OnnxScorer:
         """Scores as `predict_scores` gives them; `features` where the transform runs in Python."""
         if self.info["graph_input"] == "features":
             given = {"features": np.asarray(features, dtype=np.float32)}
+        elif self.info["graph_input"] == "pixels":
+            given = pixel_feed(frame[self.info["inputs"]["pixels"]["column"]], self.info)
         else:
             given = feed(frame, self.info["inputs"])
         return self._run(given)
@@ -104,6 +113,9 @@ class OnnxScorer:
         """Scores of records checked against the request model (the server's path)."""
         if self.info["graph_input"] == "features":  # the transform runs in Python first
             return self._run({"features": predictor.features_of_records(records).astype(np.float32)})
+        if self.info["graph_input"] == "pixels":  # only decoding runs in Python first
+            column = self.info["inputs"]["pixels"]["column"]
+            return self._run(pixel_feed([r.get(column) for r in records], self.info))
         return self._run(feed_records(records, self.info["inputs"]))
 
     def _run(self, given: dict) -> np.ndarray:
