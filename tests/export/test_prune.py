@@ -9,7 +9,7 @@ import torch
 
 import modelfab
 from modelfab.export.compress import PRUNED, judge
-from modelfab.export.prune import parameters, prunable, pruned
+from modelfab.export.prune import Heads, parameters, prunable, pruned
 from modelfab.export.runtime import OnnxScorer, served_form
 from modelfab.models.net_family import CNNModel, MLPModel, TransformerModel
 from modelfab.spec.sections.nets import CNNConfig, MLPConfig, TransformerConfig
@@ -43,16 +43,28 @@ def test_a_cnn_loses_whole_channels_and_nothing_when_amount_is_zero(layout, batc
         i for i in range(8) if any(torch.equal(kept.weight[j], net.encoder.body[0].weight[i]) for j in range(4))}
 
 
-def test_a_transformer_loses_feed_forward_units_and_an_mlp_is_not_prunable():
+TOKENS = {"kind": "tokens", "index": list(range(12)), "shape": [12], "static": [], "vocab": 50, "pad": 0}
+
+
+@pytest.mark.parametrize("layout", [{**SEQUENCE, "static": []}, TOKENS], ids=["sequence", "tokens"])
+def test_a_transformer_loses_feed_forward_units_and_heads_and_an_mlp_is_not_prunable(layout):
     family = TransformerModel(TransformerConfig(type="transformer", d_model=16, heads=4, layers=2, ff=32),
                               "regression", 0)
-    net = family.build({**SEQUENCE, "static": []}, 60, 1).eval()
-    x = torch.randn(4, 60)
-    assert torch.allclose(net(x), pruned(net, 0.0).eval()(x), atol=1e-6)
-    small = pruned(net, 0.75).eval()
-    assert [layer.linear1.out_features for layer in small.encoder.encoder.layers] == [8, 8]
-    assert small(x).shape == (4,)
-    assert prunable(net) == "feed-forward units"
+    torch.manual_seed(0)
+    net = family.build(layout, len(layout["index"]), 1).eval()
+    x = torch.randn(4, 60) if layout["kind"] == "sequence" else torch.randint(1, 50, (4, 12)).float()
+    if layout["kind"] == "tokens":
+        x[:2, 7:] = 0  # padding: masked in the pruned attention as in the original
+    with torch.no_grad():
+        same = pruned(net, 0.0).eval()
+        assert isinstance(same.encoder.encoder.layers[0].self_attn, Heads)
+        assert torch.allclose(net(x), same(x), atol=1e-5)
+        small = pruned(net, 0.75).eval()
+        assert [layer.linear1.out_features for layer in small.encoder.encoder.layers] == [8, 8]
+        assert [layer.self_attn.num_heads for layer in small.encoder.encoder.layers] == [1, 1]
+        assert small.encoder.encoder.layers[0].self_attn.in_proj_weight.shape == (3 * 4, 16)
+        assert small(x).shape == (4,)
+    assert prunable(net) == "feed-forward units and attention heads"
     mlp = MLPModel(MLPConfig(type="mlp", hidden=[8]), "binary", 2).build({"kind": "flat"}, 5, 2)
     assert prunable(mlp) is None
 

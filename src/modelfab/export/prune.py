@@ -5,8 +5,8 @@ Masking weights to zero (what `torch.nn.utils.prune` leaves behind) saves nothin
 `ln_structured` ranks each layer's output channels by the L1 norm of their weights, and the
 layers are then rebuilt smaller from the channels it keeps. A CNN loses convolution channels
 (with their batch-norm entries, the next layer's inputs and the head's columns); a Transformer
-loses feed-forward units. Attention heads stay: `nn.MultiheadAttention` fixes each head's width
-to d_model / heads, so a head cannot leave without rewriting the attention.
+loses feed-forward units and attention heads. `nn.MultiheadAttention` ties the heads' width to
+d_model / heads, so a layer that loses heads gets `Heads`, the same attention over fewer heads.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def prunable(net: nn.Module) -> str | None:
     if isinstance(encoder, (ConvBlocks, TemporalConv)):
         return "convolution channels"
     if isinstance(encoder, Encoder):
-        return "feed-forward units"
+        return "feed-forward units and attention heads"
     return None
 
 
@@ -47,6 +47,7 @@ def pruned(net: Net, amount: float) -> Net:
     if isinstance(net.encoder, Encoder):
         for layer in net.encoder.encoder.layers:
             _feed_forward(layer, amount)
+            _heads(layer, amount)
     else:
         _convolutions(net, amount)
     return net
@@ -56,6 +57,54 @@ def _feed_forward(layer: nn.TransformerEncoderLayer, amount: float) -> None:
     keep = kept(layer.linear1, amount)
     layer.linear1 = _linear(layer.linear1, rows=keep)
     layer.linear2 = _linear(layer.linear2, columns=keep)
+
+
+class Heads(nn.Module):
+    """Multi-head self-attention over the heads pruning kept: what `nn.MultiheadAttention`
+    computes, with an inner width of heads x head width instead of d_model. Its attributes tell
+    the encoder layer to take its plain path (`_qkv_same_embed_dim` False), which calls it as
+    `nn.MultiheadAttention` is called."""
+
+    batch_first, _qkv_same_embed_dim = True, False
+
+    def __init__(self, attention: nn.MultiheadAttention, keep: torch.Tensor) -> None:
+        super().__init__()
+        d, width = attention.embed_dim, attention.head_dim
+        self.num_heads, self.head_dim, self.dropout = len(keep), width, attention.dropout
+        inner = (keep[:, None] * width + torch.arange(width)).flatten()
+        rows = torch.cat([inner, inner + d, inner + 2 * d])  # the kept heads' query, key and value rows
+        self.in_proj_weight = nn.Parameter(attention.in_proj_weight.detach()[rows].clone())
+        self.in_proj_bias = nn.Parameter(attention.in_proj_bias.detach()[rows].clone())
+        self.out_proj = _linear(attention.out_proj, columns=inner)
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                attn_mask: torch.Tensor | None = None, key_padding_mask: torch.Tensor | None = None,
+                need_weights: bool = False, is_causal: bool = False) -> tuple[torch.Tensor, None]:
+        import torch.nn.functional as F
+
+        n, length, _ = query.shape
+        q, k, v = F.linear(query, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
+        q, k, v = (t.reshape(n, length, self.num_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
+        mask = None
+        if key_padding_mask is not None:  # True (or -inf) where a position is padding
+            pad = key_padding_mask if key_padding_mask.dtype == torch.bool else key_padding_mask < 0
+            mask = ~pad[:, None, None, :]
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        return self.out_proj(out.transpose(1, 2).reshape(n, length, -1)), None
+
+
+def _heads(layer: nn.TransformerEncoderLayer, amount: float) -> None:
+    """Rank the heads by the L1 norm of all their weights (query, key, value rows and output
+    columns) with ln_structured over a (heads, weights) matrix; keep the largest."""
+    attention = layer.self_attn
+    h, width, d = attention.num_heads, attention.head_dim, attention.embed_dim
+    if h < 2:
+        return
+    w = attention.in_proj_weight.detach().reshape(3, h, width, d).permute(1, 0, 2, 3).reshape(h, -1)
+    out = attention.out_proj.weight.detach().reshape(d, h, width).permute(1, 0, 2).reshape(h, -1)
+    per_head = nn.Linear(1, 1)
+    per_head.weight = nn.Parameter(torch.cat([w, out], dim=1))
+    layer.self_attn = Heads(attention, kept(per_head, amount))
 
 
 def _convolutions(net: Net, amount: float) -> None:
