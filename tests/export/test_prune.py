@@ -103,3 +103,18 @@ def test_no_pruning_unless_asked(tmp_path):
     image_tree(tmp_path / "images", n=10)
     run = modelfab.run(modelfab.load_spec(image_spec(tmp_path, train=CNN)), hooks=[])
     assert "pruned" not in exported(run)[0]
+
+
+def test_a_pruned_transformer_over_tokens_exports_and_is_judged(tmp_path):
+    from tests.train.test_modalities import TEXT_NET, text_spec, text_table
+
+    text_table().to_csv(tmp_path / "orders.csv", index=False)
+    spec = text_spec(tmp_path, "tokens", f"{{type: transformer, d_model: 16, heads: 4, layers: 1, ff: 32, {TEXT_NET}}}")
+    spec.write_text(spec.read_text() + "compress: {quantize: none, max_drop: 50.0, prune: {amount: 0.5, epochs: 2}}\n")
+    run = modelfab.run(modelfab.load_spec(spec), hooks=[])
+    info, folder = exported(run)
+    record = info["pruned"]
+    assert "failed" not in record["reason"] and "attention heads" in record["method"], record["reason"]
+    assert record["parameters"]["after"] < record["parameters"]["before"]
+    assert record["kept"] == judge("accuracy", 50.0, record["fp32"], record["pruned"], "pruned")[0]
+    assert (folder / PRUNED).is_file() == record["kept"]
