@@ -86,7 +86,8 @@ def test_a_run_prunes_fine_tunes_measures_and_keeps_by_the_rule(tmp_path):
     image_tree(tmp_path / "images", n=40)
     spec = image_spec(tmp_path, train=CNN)
     spec.write_text(spec.read_text() + "compress: {quantize: none, max_drop: 5.0, prune: {amount: 0.5, epochs: 2}}\n")
-    run = modelfab.run(modelfab.load_spec(spec), hooks=[])
+    project = modelfab.load_spec(spec)
+    run = modelfab.run(project, hooks=[])
     info, folder = exported(run)
     assert info["exported"], info.get("reason")
     record = info["pruned"]
@@ -97,6 +98,12 @@ def test_a_run_prunes_fine_tunes_measures_and_keeps_by_the_rule(tmp_path):
     assert (folder / PRUNED).is_file() == record["kept"]
     assert OnnxScorer(folder, info).file == (PRUNED if record["kept"] else "model.onnx")
     assert "int8" not in info
+    from modelfab.registry import client as registry
+
+    version = registry.resolve(registry.client(project.tracking_uri), "images@champion")
+    registered, registered_info = version.onnx()  # the registry's digests, as a server reads them
+    assert OnnxScorer(registered, registered_info).file == (PRUNED if record["kept"] else "model.onnx")
+    assert version.tags.get(registry.ONNX_PRUNED_TAG) == record.get("sha256")
 
 
 def test_no_pruning_unless_asked(tmp_path):
