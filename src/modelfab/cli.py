@@ -257,17 +257,26 @@ def predict(
     out.print(f"wrote {rows} predictions of {version} to {output}")
 
 
+class Form(StrEnum):
+    served = "served"
+    fp32 = "fp32"
+    int8 = "int8"
+    pruned = "pruned"
+
+
 @app.command("export")
 @guarded
 def export_model(
     model: Annotated[str, typer.Option("--model", "-m", help="NAME@ALIAS, NAME/VERSION, or NAME (its champion).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write (a .json beside it).")],
     spec: Annotated[Path, typer.Option("--spec", help="fab.yaml whose registry to use.")] = Path("fab.yaml"),
+    form: Annotated[Form, typer.Option("--form", help="served: the form the ONNX server loads (the fastest kept "
+                                       "compressed one, else fp32); or fp32, int8, pruned.")] = "served",
 ) -> None:
     """Write a registered version's ONNX graph, and a JSON of its inputs and outputs."""
     from modelfab.export.files import write_export
 
-    version, side = write_export(load_spec(spec), model, output)
+    version, side = write_export(load_spec(spec), model, output, str(form))
     out.print(f"wrote {version} to {output} (inputs and outputs: {side})")
 
 

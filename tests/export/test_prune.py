@@ -104,6 +104,36 @@ def test_a_run_prunes_fine_tunes_measures_and_keeps_by_the_rule(tmp_path):
     registered, registered_info = version.onnx()  # the registry's digests, as a server reads them
     assert OnnxScorer(registered, registered_info).file == (PRUNED if record["kept"] else "model.onnx")
     assert version.tags.get(registry.ONNX_PRUNED_TAG) == record.get("sha256")
+    cli_export_writes_each_form(tmp_path, record)
+
+
+def cli_export_writes_each_form(tmp_path, record: dict) -> None:  # noqa: ANN001
+    """`modelfab export --form`: the served form by default, fp32 always, pruned only if kept."""
+    import hashlib
+    import json
+
+    from typer.testing import CliRunner
+
+    from modelfab.cli import app
+
+    def export(form: str):  # noqa: ANN202
+        out = tmp_path / f"{form}.onnx"
+        return out, CliRunner().invoke(app, ["export", "-m", "images@champion", "-o", str(out), "--spec",
+                                             str(tmp_path / "fab.yaml"), "--form", form])
+
+    out, result = export("served")
+    assert result.exit_code == 0, result.output
+    described = json.loads(out.with_suffix(".json").read_text())
+    assert described["file"] == (PRUNED if record["kept"] else "model.onnx")
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == described["sha256"]
+    assert "pruned" in described["compressed"]
+    out, result = export("pruned")
+    if record["kept"]:
+        assert result.exit_code == 0 and json.loads(out.with_suffix(".json").read_text())["file"] == PRUNED
+    else:
+        assert result.exit_code != 0 and "no kept pruned graph" in result.output
+    out, result = export("int8")
+    assert result.exit_code != 0 and "compress did not try int8" in result.output
 
 
 def test_no_pruning_unless_asked(tmp_path):
