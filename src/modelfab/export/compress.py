@@ -115,11 +115,12 @@ def int8(folder: Path, how: str, feeds: dict, calibration: list[dict], metric: s
     return record
 
 
-def quantized(predictor: Any, sample: Any, train: Any, folder: Path, info: dict, compress: Any, gate: Any) -> dict:
+def quantized(predictor: Any, sample: Any, train: Any, folder: Path, info: dict, compress: Any, gate: Any,
+              scored: Any = None) -> dict:
     """The int8 record of an exported net (measured on the export's `sample` of test rows,
     calibrated on `train` rows): how it was quantized, what was measured, and whether it is kept."""
     how = compress.quantize if compress.quantize != "auto" else ("static" if info.get("net") in STATIC else "dynamic")
-    probe = Probe(predictor, sample, info, gate)
+    probe = Probe(predictor, sample, info, gate, scored)
     train = train.head(compress.calibration_rows)
     calibration = [probe.feed(train.iloc[i:i + 32]) for i in range(0, len(train), 32)]
     return int8(folder, how, probe.feeds, calibration, probe.metric, probe.score, compress.max_drop)
@@ -129,14 +130,17 @@ class Probe:
     """What every compressed form is measured on: the feeds (all the sample's rows, one row, a
     batch of 64) and the gate's first metric of a graph's scores."""
 
-    def __init__(self, predictor: Any, sample: Any, info: dict, gate: Any) -> None:
+    def __init__(self, predictor: Any, sample: Any, info: dict, gate: Any, scored: Any = None) -> None:
+        """`scored`: positions of the sample's rows the metric reads (each entity's last row
+        under `data.test.rows: last`, as evaluate scores); all rows by default."""
         from modelfab.evaluate.metrics import DEFAULT_METRIC
         from modelfab.features.featurize import encode_target
 
         meta = predictor.meta
         self.predictor, self.info, self.meta = predictor, info, meta
         self.metric = gate.rules[0].metric if gate.rules else DEFAULT_METRIC[meta["task"]]
-        self.y = encode_target(sample[meta["target"]], meta)
+        self.scored = np.arange(len(sample)) if scored is None or not len(scored) else np.asarray(scored)
+        self.y = encode_target(sample[meta["target"]].iloc[self.scored], meta)
         batch = sample.iloc[np.arange(64) % len(sample)]
         self.feeds = {"all": self.feed(sample), "one": self.feed(sample.head(1)), "batch": self.feed(batch)}
 
@@ -152,14 +156,15 @@ class Probe:
     def score(self, out: np.ndarray) -> float:
         from modelfab.evaluate.metrics import compute
 
-        scores = out.ravel() if self.info["values"] else out
+        scores = (out.ravel() if self.info["values"] else out)[self.scored]
         return compute(self.meta["task"], self.y, scores, self.meta["threshold"])[self.metric]
 
 
 PRUNED = "model.pruned.onnx"
 
 
-def pruned(predictor: Any, sample: Any, features: Any, folder: Path, info: dict, compress: Any, gate: Any) -> dict:
+def pruned(predictor: Any, sample: Any, features: Any, folder: Path, info: dict, compress: Any, gate: Any,
+           scored: Any = None) -> dict:
     """The pruning record of an exported CNN or Transformer: channels removed from every net,
     a short fine-tune on the training features, the smaller graph measured against the fp32 one
     and kept only if it pays."""
@@ -177,7 +182,7 @@ def pruned(predictor: Any, sample: Any, features: Any, folder: Path, info: dict,
     target = folder / PRUNED
     try:
         _write_graph(predictor, sample, small, target)
-        probe = Probe(predictor, sample, info, gate)
+        probe = Probe(predictor, sample, info, gate, scored)
         fp32, thin = measure(folder / "model.onnx", probe.feeds, probe.score), measure(target, probe.feeds, probe.score)
     except Exception as error:  # noqa: BLE001 - the exporter's or runtime's own failure: said, the fp32 graph stays
         target.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ refuses it only under `export.required`."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from modelfab.artifacts import FeatureSet, ModelPackage, OnnxModel, Splits, write_json
@@ -16,7 +17,7 @@ from modelfab.spec.sections.export import CompressConfig, ExportConfig
 INFO = "onnx.json"
 
 
-@stage("export", outputs={"onnx": OnnxModel}, sections=("export", "compress", "gate"),
+@stage("export", outputs={"onnx": OnnxModel}, sections=("export", "compress", "gate", "data.test", "data.entity", "data.time"),
        code=("modelfab.export", "modelfab.features", "modelfab.models", "modelfab.nn", "modelfab.package"))
 def export(package: ModelPackage, splits: Splits, features: FeatureSet, export: ExportConfig,
            compress: CompressConfig, gate: GateConfig, ctx) -> OnnxModel:  # noqa: ANN001
@@ -27,16 +28,26 @@ def export(package: ModelPackage, splits: Splits, features: FeatureSet, export: 
     predictor = Predictor(package.path)
     sample = (splits.test if len(splits.test) else splits.valid).head(export.rows)
     info = export_package(predictor, sample, folder)
+    scored = _scored(sample, splits, ctx.spec.data)
     if info["exported"] and info["kind"] == "net" and compress.quantize != "none":
         from modelfab.export.compress import quantized
 
-        info["int8"] = quantized(predictor, sample, splits.train, folder, info, compress, gate)
+        info["int8"] = quantized(predictor, sample, splits.train, folder, info, compress, gate, scored)
     if info["exported"] and info["kind"] == "net" and compress.prune.amount > 0:
         from modelfab.export.compress import pruned
 
-        info["pruned"] = pruned(predictor, sample, features, folder, info, compress, gate)
+        info["pruned"] = pruned(predictor, sample, features, folder, info, compress, gate, scored)
     write_json(folder / INFO, info)
     return OnnxModel(folder)
+
+
+def _scored(sample: pd.DataFrame, splits: Splits, data) -> np.ndarray:  # noqa: ANN001
+    """Positions in `sample` of the rows evaluate scores (each entity's last, under test.rows: last)."""
+    from modelfab.evaluate.stage import test_rows
+
+    if not len(splits.test):
+        return np.arange(len(sample))
+    return np.flatnonzero(sample.index.isin(test_rows(splits, data).index))
 
 
 def export_package(predictor: Predictor, sample: pd.DataFrame, folder) -> dict:  # noqa: ANN001
