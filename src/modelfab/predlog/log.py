@@ -1,10 +1,10 @@
 """The prediction log: every prediction the server acknowledges, in SQLite (WAL) by default or
 PostgreSQL by URL (`serve.log: postgresql://user@host/db`).
 
-Durability: flush before acknowledging, with group commit. A request hands its rows to one
-writer thread and waits; the writer takes everything queued, writes it in one transaction and
-commits, then releases all the waiting requests at once. So a response is sent only for rows
-already committed, and concurrent requests share one commit instead of paying one each.
+Durability: flush before acknowledging, with group commit. A request queues its rows and takes
+the log's lock; whoever holds it writes everything queued in one transaction, commits, and
+releases every request whose rows it wrote. So a response is sent only for rows already
+committed, and concurrent requests share one commit instead of paying one each.
 SQLite in WAL mode with `synchronous=NORMAL` keeps every committed transaction when the server
 process is killed (SIGKILL); only a power cut or an OS crash can take back the last commits
 (`durable: full` in the code below trades throughput for that too). PostgreSQL commits are
@@ -71,9 +71,13 @@ class PredictionLog:
         for statement in filter(str.strip, SCHEMA.split(";")):
             conn.execute(statement)
         conn.close()
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._writer = threading.Thread(target=self._write_loop, name="prediction-log", daemon=True)
-        self._writer.start()
+        # Group commit without a writer thread (flat combining): a request queues its rows and
+        # takes the lock; whoever holds it commits all that is queued. One client pays no thread
+        # hand-off; concurrent requests that queue while a commit runs share the next one.
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._conn = None
+        self._closed = False
 
     def _connect(self):  # noqa: ANN202 - sqlite3 or psycopg connection, in autocommit mode
         if self.url:
@@ -107,37 +111,40 @@ class PredictionLog:
             return
         job = _Job(sql, rows)
         self._jobs.put(job)
-        job.done.wait()
+        while not job.done.is_set():
+            with self._lock:  # whoever holds it commits everything queued, its own rows with the rest
+                if not job.done.is_set():
+                    self._commit_queued()
         if job.error is not None:
             raise LogError(f"prediction log {self.where}: could not write: {job.error}") from job.error
 
-    def _write_loop(self) -> None:
-        conn = self._connect()
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                break
-            batch = [job]
-            while len(batch) < MAX_BATCH:  # everything that queued up meanwhile: one commit
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._jobs.put(None)
-                    break
-                batch.append(nxt)
+    def _commit_queued(self) -> None:
+        """One transaction for the jobs queued so far (up to MAX_BATCH rows' jobs); a failed batch
+        is retried job by job, so one bad job (a duplicate id) does not fail the others."""
+        batch: list[_Job] = []
+        while len(batch) < MAX_BATCH:
             try:
-                self._commit(conn, batch)
+                batch.append(self._jobs.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            if self._conn is None:
+                if self._closed:
+                    raise LogError("the log is closed")
+                self._conn = self._connect()
+            try:
+                self._commit(self._conn, batch)
             except Exception:  # noqa: BLE001 - sqlite3 and psycopg errors alike
-                for j in batch:  # one bad job (a duplicate id) must not fail the others
+                for j in batch:
                     try:
-                        self._commit(conn, [j])
+                        self._commit(self._conn, [j])
                     except Exception as exc:  # noqa: BLE001
                         j.error = exc
+        except LogError as exc:  # no connection: every job of the batch is refused
             for j in batch:
-                j.done.set()
-        conn.close()
+                j.error = exc
+        for j in batch:
+            j.done.set()
 
     @staticmethod
     def _commit(conn, batch: list[_Job]) -> None:  # noqa: ANN001
@@ -152,8 +159,11 @@ class PredictionLog:
             raise
 
     def close(self) -> None:
-        self._jobs.put(None)
-        self._writer.join(timeout=10)
+        with self._lock:
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     # --- reading: a connection per call, so readers never wait on the writer ---
 
