@@ -106,7 +106,7 @@ def test_init_writes_a_spec_that_runs(tmp_path, machines):
     result = cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "fab.yaml")
     assert result.exit_code == 0, result.output
     text = (tmp_path / "fab.yaml").read_text()
-    assert "task: binary" in text and "drop: [UDI]" in text
+    assert "task: binary" in text and "    - UDI  # an identifier" in text
     import modelfab
 
     modelfab.load_spec(tmp_path / "fab.yaml")
@@ -123,8 +123,8 @@ def test_init_drops_mostly_empty_columns_so_its_spec_passes_validation(tmp_path,
     frame.to_csv(tmp_path / "m.csv", index=False)
     result = cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "fab.yaml")
     assert result.exit_code == 0, result.output
-    assert "data.drop lists 1 columns that are mostly empty: 'probe [mm]'" in result.output
-    assert "drop: [UDI, \"probe [mm]\"]" in (tmp_path / "fab.yaml").read_text()
+    assert "data.drop: 'probe [mm]': 67% empty (validate refuses more than 50%)" in result.output
+    assert '- "probe [mm]"  # 67% empty' in (tmp_path / "fab.yaml").read_text()
     ran = cli("run", tmp_path / "fab.yaml")
     assert ran.exit_code == 0, ran.output
 

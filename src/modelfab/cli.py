@@ -207,12 +207,15 @@ def init(
     """Write a commented fab.yaml for DATA, inferring the task from TARGET."""
     from modelfab.pipelines.scaffold import write_spec
 
-    task, empty = write_spec(data, target, output, force)
-    if empty:
-        shown = ", ".join(map(repr, empty[:10])) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
-        out.print(f"data.drop lists {len(empty)} columns that are mostly empty: {escape(shown)}", highlight=False)
-    out.print(f"wrote {escape(str(output))} ({task} task on {escape(repr(target))}); next: modelfab run {escape(str(output))}",
-              highlight=False)
+    written = write_spec(data, target, output, force)
+    for column, why in written.dropped[:20]:
+        out.print(f"data.drop: {escape(repr(column))}: {escape(why)}", highlight=False)
+    if len(written.dropped) > 20:
+        out.print(f"data.drop: and {len(written.dropped) - 20} more (see {escape(str(output))})", highlight=False)
+    if written.gate:
+        out.print(f"gate: {escape(written.gate)}", highlight=False)
+    out.print(f"wrote {escape(str(output))} ({written.task} task on {escape(repr(target))}); next: modelfab run "
+              f"{escape(str(output))}", highlight=False)
 
 
 @app.command()

@@ -1,9 +1,10 @@
 """`modelfab init`: write a commented fab.yaml for the table pipeline from a data file (or a
 folder of images) and a target column; the task, its gate metric and the identifiers to drop
-are inferred from the data."""
+are inferred from the data, and so are the columns that leak the answer."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelfab.errors import DataError, FabError, did_you_mean
@@ -20,7 +21,7 @@ task: {task}            # auto | binary | multiclass | regression (inferred from
 data:
   source: {source}
   target: {target}
-  drop: {drop}    # identifiers and columns that leak the answer
+  drop:{drop}
 
 split:
   method: auto          # stratified for classes, group with data.entity, else random
@@ -37,7 +38,7 @@ train:
   learning_rate: 0.05
 
 gate:                   # a candidate is registered only if it passes every rule
-  rules:
+  rules:                # {why}
     - {{metric: {metric}, {bound}: {value}, min_delta: 0.0}}
 """
 
@@ -82,8 +83,18 @@ gate:
 """
 
 
-def write_spec(data: Path, target: str, out: Path, force: bool = False) -> tuple[str, list[str]]:
-    """Write fab.yaml for DATA; returns the task and the columns dropped for being mostly empty."""
+@dataclass
+class Written:
+    """What `init` found and wrote: the task, each column dropped and why, the gate and why."""
+
+    task: str
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+    gate: str = ""
+
+
+def write_spec(data: Path, target: str, out: Path, force: bool = False) -> Written:
+    """Write fab.yaml for DATA: the task, the columns to drop (identifiers, leaks, mostly empty
+    ones, each with its reason as a comment), and a gate no constant answer passes."""
     from modelfab.data.read import read_table
     from modelfab.data.validate import describe_column, infer_task
 
@@ -94,28 +105,75 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False) -> tuple
     frame = read_table(data, key="DATA")
     if target not in frame.columns:
         raise DataError(f"--target: column {target!r} is not in {data.name}.{did_you_mean(target, frame.columns)}")
-    task, _ = infer_task(frame[target].dropna(), "auto")
-    ids = [c for c in frame.columns if c != target and describe_column(frame[c], 50)["kind"] == "identifier"]
+    task, classes = infer_task(frame[target].dropna(), "auto")
+    dropped = [(c, "an identifier: almost every value distinct, no signal a model can reuse")
+               for c in frame.columns if c != target and describe_column(frame[c], 50)["kind"] == "identifier"]
     # Columns validate would refuse: dropped here, so the spec written passes its own checks.
     limit = ValidateConfig().max_missing_rate
-    empty = [c for c in frame.columns if c != target and c not in ids and frame[c].isna().mean() > limit]
-    metric = get_task(task).default_metric  # the gate reads the task's own headline metric
-    bound, value = ("max", _round(frame[target].std())) if metric in LOWER_IS_BETTER else ("min", 0.5)
+    dropped += [(c, f"{frame[c].isna().mean():.0%} empty (validate refuses more than {limit:.0%})")
+                for c in frame.columns if c != target and c not in dict(dropped) and frame[c].isna().mean() > limit]
+    dropped += _leaks(frame.drop(columns=[c for c, _ in dropped]), target, task)
+    metric, bound, value, why = _gate(frame[target].dropna(), task, classes)
     try:
         source = data.resolve().relative_to(out.parent.resolve())
     except ValueError:
         source = data.resolve()
     name = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in data.stem).strip("-") or "model"
-    text = TEMPLATE.format(name=name, task=task, target=target, source=source, drop=_yaml_list(ids + empty),
-                           metric=metric, bound=bound, value=value)
-    if empty:
-        text = text.replace("# identifiers and columns that leak the answer",
-                            f"# identifiers, leaks, and {len(empty)} columns more than {limit:.0%} empty")
+    text = TEMPLATE.format(name=name, task=task, target=target, source=source, drop=_drop_list(dropped),
+                           metric=metric, bound=bound, value=value, why=why)
     out.write_text(text, encoding="utf-8")
-    return task, empty
+    return Written(task, dropped, f"{metric} {bound} {value}: {why}")
 
 
-def _write_image_spec(folder: Path, target: str, out: Path) -> tuple[str, list[str]]:
+def _leaks(frame, target: str, task: str) -> list[tuple[str, str]]:  # noqa: ANN001
+    """Columns that leak the answer, each with the evidence (data/leaks.py)."""
+    from modelfab.data.leaks import find_leaks
+
+    out = []
+    for leak in find_leaks(frame, target, task):
+        others = list(leak.columns)
+        for column in leak.columns:
+            joint = f" ({', '.join(others)})" if len(others) > 1 else ""
+            out.append((column, f"leaks the answer: {leak.evidence}{joint}"))
+    return out
+
+
+FLOOR = 0.5  # the least a classifier's headline metric must reach, even where a constant answer scores less
+
+
+def _gate(y, task: str, classes: list) -> tuple[str, str, float, str]:  # noqa: ANN001
+    """The task's headline metric, bounded so that no constant answer passes: the best of
+    predicting one class for every row or the class shares (classes), or the mean (values)."""
+    import numpy as np
+
+    from modelfab.data.validate import positive_last
+
+    metric = get_task(task).default_metric
+    if metric in LOWER_IS_BETTER:
+        trivial = float(np.sqrt(np.mean((y - y.mean()) ** 2)))
+        return metric, "max", _round(0.98 * trivial), f"the mean of the target for every row has {metric} {trivial:.3g}"
+    ordered, _ = positive_last(y, task, classes, None, "DATA")
+    codes = get_task(task).encode_target(y, ordered)
+    k, n = len(ordered), len(codes)
+    answers = {f"{ordered[c]!r} for every row": np.eye(k)[np.full(n, c)] for c in range(k)}
+    answers["the class shares for every row"] = np.tile(np.bincount(codes, minlength=k) / n, (n, 1))
+    scores = {why: get_task(task).compute(codes, s, 0.5)[metric] for why, s in answers.items()}
+    best = max(scores, key=scores.get)
+    value = min(0.99, max(FLOOR, float(np.ceil((scores[best] + 0.01) * 100) / 100)))
+    return metric, "min", value, f"answering {best} scores {metric} {scores[best]:.3f}"
+
+
+def _drop_list(dropped: list[tuple[str, str]]) -> str:
+    """A YAML block list, each column with its reason as a comment (delete a line to keep one)."""
+    if not dropped:
+        return " []"
+    lines = [" " * 4 + f"- {_yaml_list([c])[1:-1]}" for c, _ in dropped]
+    width = max(len(line) for line in lines) + 2
+    body = "\n".join(f"{line.ljust(width)}# {why}" for line, (_, why) in zip(lines, dropped, strict=True))
+    return "                # delete a line to keep that column\n" + body
+
+
+def _write_image_spec(folder: Path, target: str, out: Path) -> Written:
     from modelfab.data.images import image_files
 
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and image_files(p))
@@ -127,7 +185,7 @@ def _write_image_spec(folder: Path, target: str, out: Path) -> tuple[str, list[s
     shown = ", ".join(classes[:8]) + (", ..." if len(classes) > 8 else "")
     text = IMAGE_TEMPLATE.format(name=name, task=task, target=target, source=_relative(folder, out), classes=shown)
     out.write_text(text, encoding="utf-8")
-    return task, []
+    return Written(task)
 
 
 def _relative(path: Path, out: Path) -> Path:
