@@ -62,3 +62,13 @@ def test_init_drops_the_leaks_with_their_evidence_and_its_gate_beats_every_const
     assert rule["metric"] == "f1" and rule["min"] > 2 * positive / (1 + positive) > 0.55
     assert "answering 0 for every row scores f1" in text
     modelfab.load_spec(tmp_path / "fab.yaml")
+
+
+def test_a_model_is_named_after_what_the_file_says():
+    from pathlib import Path
+
+    from modelfab.pipelines.scaffold import model_name
+
+    assert model_name(Path("/plant/line3/ai4i2020.csv"), "Machine failure") == "ai4i2020"
+    assert model_name(Path("/plant/press-line/data.csv"), "defect") == "press-line"
+    assert model_name(Path("/data/train.csv"), "Tool Wear") == "tool-wear"

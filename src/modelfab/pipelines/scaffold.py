@@ -33,7 +33,9 @@ features:
   encode: onehot        # onehot | ordinal | target
 
 train:
-  type: lightgbm        # lightgbm | linear | extra_trees | random_forest | ensemble | mlp
+  # type: lightgbm | linear | extra_trees | random_forest | ensemble | search | distill | blend, or a
+  # net: mlp | cnn | lstm | gru | transformer | efficientnet_lite0 | minilm (`modelfab schema` has each one's keys)
+  type: lightgbm
   n_estimators: 500
   learning_rate: 0.05
 
@@ -118,11 +120,25 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False) -> Writt
         source = data.resolve().relative_to(out.parent.resolve())
     except ValueError:
         source = data.resolve()
-    name = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in data.stem).strip("-") or "model"
-    text = TEMPLATE.format(name=name, task=task, target=target, source=source, drop=_drop_list(dropped),
+    text = TEMPLATE.format(name=model_name(data, target), task=task, target=target, source=source, drop=_drop_list(dropped),
                            metric=metric, bound=bound, value=value, why=why)
     out.write_text(text, encoding="utf-8")
     return Written(task, dropped, f"{metric} {bound} {value}: {why}")
+
+
+GENERIC = {"data", "dataset", "train", "training", "table", "export", "input", "raw", "df", "sample"}
+
+
+def model_name(data: Path, target: str) -> str:
+    """The file's name, unless it says nothing ("data.csv"): then its folder's, else the target's."""
+    def clean(text: str) -> str:
+        return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text.lower()).strip("-.")
+
+    for candidate in (data.stem, data.resolve().parent.name, target):
+        name = clean(candidate)
+        if name and name not in GENERIC:
+            return name
+    return "model"
 
 
 def _leaks(frame, target: str, task: str) -> list[tuple[str, str]]:  # noqa: ANN001
