@@ -99,6 +99,7 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         "numeric": [f for f in features if columns[f]["kind"] == "numeric"],
         "categorical": [f for f in features if columns[f]["kind"] == "categorical"],
         "text": [f for f in features if columns[f]["kind"] == "text"],
+        "datetime": [f for f in features if columns[f]["kind"] == "datetime"],
         "image": [f for f in features if columns[f]["kind"] == "image"],
         "entity": data.entity,
         "time": data.time,
@@ -247,6 +248,8 @@ def describe_column(col: pd.Series, max_categories: int) -> dict:
     info: dict = {"dtype": str(col.dtype), "missing_rate": missing / n if n else 0.0, "n_unique": n_unique}
     if n_unique <= 1:
         info["kind"] = "constant"
+    elif pd.api.types.is_datetime64_any_dtype(col) or is_dates(col):
+        info["kind"] = "datetime"
     elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
         values = col.to_numpy(dtype=float, na_value=np.nan)  # no copy for float columns
         info.update(kind="numeric", min=float(np.nanmin(values)), max=float(np.nanmax(values)),
@@ -259,6 +262,24 @@ def describe_column(col: pd.Series, max_categories: int) -> dict:
     if info["kind"] == "numeric" and n_unique == n and col.name and str(col.name).lower().strip() in ID_HINTS:
         info["kind"] = "identifier"
     return info
+
+
+DATES_AT_LEAST = 0.95  # of a sample of a text column's filled cells, for it to be a column of dates
+
+
+def is_dates(col: pd.Series) -> bool:
+    """Text that reads as dates or times (one format or several), not as plain numbers or words."""
+    if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
+        return False
+    sample = col.dropna().astype(str)
+    sample = sample.iloc[:: max(len(sample) // 200, 1)][:200]
+    if not len(sample) or sample.str.fullmatch(r"[+-]?\d+([.,]\d+)?").mean() > 0.5:
+        return False  # numbers (a year alone, a code) are not dates
+    if sample.str.contains(r"\d").mean() < DATES_AT_LEAST:
+        return False
+    from modelfab.features.rows import parse_dates
+
+    return bool(parse_dates(sample).notna().mean() >= DATES_AT_LEAST)
 
 
 def distinct_count(col: pd.Series) -> int:

@@ -47,6 +47,8 @@ def transform_graph(g: Graph, pipeline: Any) -> tuple[str, dict[str, str]]:
     if rows.windows or rows.denoise or rows.sequence:
         raise Unconvertible("features.windows, features.sequence and clean.denoise read an entity's earlier rows; "
                             "a graph scores one row at a time")
+    if getattr(rows, "dates", ()):
+        raise Unconvertible(f"the date columns {list(rows.dates)} are parsed from text in Python")
     names = input_names([*clean.numeric, *clean.categorical])
     values = _cleaned(g, clean, names)
     for comb in rows.combine:

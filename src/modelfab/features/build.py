@@ -29,7 +29,7 @@ from modelfab.data.repair import Cleaner
 from modelfab.errors import SpecError
 from modelfab.features.encode import SignedLog, TopKByModel
 from modelfab.features.images import image_transformer
-from modelfab.features.rows import RowFeatures, combination_name, lag_name
+from modelfab.features.rows import RowFeatures, combination_name, date_names, lag_name
 from modelfab.features.text import text_transformer
 from modelfab.spec.schema import FabSpec
 from modelfab.tasks import get_task
@@ -52,8 +52,10 @@ def build_transform(spec: FabSpec, report: dict) -> Pipeline:
         denoise=c.denoise.model_dump() if c.denoise else None,
         entity=d.entity, time=d.time,
         sequence=f.sequence.model_dump() if f.sequence else None,
+        dates=list(report.get("datetime", [])),
     )
     derived = [combination_name(comb.op, comb.columns, comb.name) for comb in f.combine]
+    derived += [name for col in report.get("datetime", []) for name in date_names(col)]
     unknown = [col for col in f.exclude if col not in numeric and col not in categorical]
     if unknown:
         raise SpecError([f"features.exclude: {unknown[0]!r} is not an input column; the inputs: "

@@ -41,6 +41,8 @@ class RecordTransform:
         self.clean, self.rows, self.columns, self.select = (steps[k] for k in ("clean", "rows", "columns", "select"))
         if self.rows.windows or self.rows.denoise or getattr(self.rows, "sequence", None):
             raise Unsupported("windows, sequences and denoising read an entity's earlier rows")
+        if getattr(self.rows, "dates", ()):
+            raise Unsupported("dates are parsed with pandas")
         if any(name in ("text", "image") for name, _, _ in self.columns.transformers):
             raise Unsupported("text and image columns are read by their own transformers")
         if self.columns.remainder != "drop":

@@ -1,4 +1,5 @@
-"""Row-wise features: combinations of columns, per-entity sensor windows and denoising.
+"""Row-wise features: combinations of columns, the parts of dates, per-entity sensor windows and
+denoising.
 
 These read only the row and its entity's earlier rows, so they learn nothing and are applied
 the same way at training and at prediction time.
@@ -20,6 +21,37 @@ OPS = {
 }
 
 
+DATE_PARTS = ("year", "month", "day", "day of week", "hour", "minute", "day of year", "weekend", "days")
+
+
+def date_names(column: str) -> list[str]:
+    return [f"{column} {part}" for part in DATE_PARTS]
+
+
+def date_parts(values: pd.Series) -> dict[str, np.ndarray]:
+    """A date column's parts, as AutoGluon reads one; `days`: the time elapsed since 1970, in
+    days. A cell that does not parse is missing in every part (imputed as such)."""
+    parsed = parse_dates(values)
+    t = parsed.dt
+    out = {"year": t.year, "month": t.month, "day": t.day, "day of week": t.dayofweek, "hour": t.hour,
+           "minute": t.minute, "day of year": t.dayofyear, "weekend": (t.dayofweek >= 5).where(parsed.notna()),
+           "days": (parsed - pd.Timestamp(0)).dt.total_seconds() / 86400}
+    return {part: pd.to_numeric(v, errors="coerce").to_numpy(dtype=float) for part, v in out.items()}
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Dates of any one format, or of mixed formats row by row; what does not parse is NaT.
+    Times with a zone are read in UTC."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' advice on formats: every row is tried below
+        parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+    return parsed.dt.tz_localize(None)
+
+
 def combination_name(op: str, columns: list[str], name: str | None) -> str:
     return name or f"{columns[0]} {dict(product='*', ratio='/', difference='-', sum='+')[op]} {columns[1]}"
 
@@ -34,8 +66,10 @@ class RowFeatures(BaseEstimator, TransformerMixin):
     ```
     """
 
-    def __init__(self, keep=(), combine=(), windows=None, denoise=None, entity=None, time=None, sequence=None):
+    def __init__(self, keep=(), combine=(), windows=None, denoise=None, entity=None, time=None, sequence=None,
+                 dates=()):
         self.keep = keep
+        self.dates = dates
         self.sequence = sequence
         self.combine = combine
         self.windows = windows
@@ -64,6 +98,8 @@ class RowFeatures(BaseEstimator, TransformerMixin):
                 combined = OPS[c["op"]](a, b)
             # A combination that overflows is not a measurement: missing, and imputed as such.
             extra[combination_name(c["op"], c["columns"], c.get("name"))] = combined.where(np.isfinite(combined))
+        for col in self.dates:  # the raw column is kept for now; the column transformer drops it
+            extra.update({f"{col} {part}": v for part, v in date_parts(ordered[col]).items()})
         if self.windows:
             extra.update(self._windows(ordered).items())
         if self.sequence:
