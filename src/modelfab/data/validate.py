@@ -277,7 +277,7 @@ def is_dates(col: pd.Series) -> bool:
         return False  # numbers (a year alone, a code) are not dates
     if sample.str.contains(r"\d").mean() < DATES_AT_LEAST:
         return False
-    from modelfab.features.rows import parse_dates
+    from modelfab.data.dates import parse_dates
 
     return bool(parse_dates(sample).notna().mean() >= DATES_AT_LEAST)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from modelfab.data.dates import parse_dates
 from modelfab.data.repair import denoise
 
 OPS = {
@@ -37,19 +38,6 @@ def date_parts(values: pd.Series) -> dict[str, np.ndarray]:
            "minute": t.minute, "day of year": t.dayofyear, "weekend": (t.dayofweek >= 5).where(parsed.notna()),
            "days": (parsed - pd.Timestamp(0)).dt.total_seconds() / 86400}
     return {part: pd.to_numeric(v, errors="coerce").to_numpy(dtype=float) for part, v in out.items()}
-
-
-def parse_dates(values: pd.Series) -> pd.Series:
-    """Dates of any one format, or of mixed formats row by row; what does not parse is NaT.
-    Times with a zone are read in UTC."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas' advice on formats: every row is tried below
-        parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
-    return parsed.dt.tz_localize(None)
 
 
 def combination_name(op: str, columns: list[str], name: str | None) -> str:
