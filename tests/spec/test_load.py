@@ -89,6 +89,8 @@ def test_invalid_yaml_names_line():
     ("features: {windows: {columns: [a]}}\nsplit: {method: random}", "split.method"),
     ("task: regression\ngate: {rules: [{metric: f1, min: 0.5}]}", "needs a classification task"),
     ("data: {source: d.csv, target: y, remaining_life: {cap: 100}}", "needs data.entity and data.time"),
+    ("data: {source: d.csv, target: y}\nfeatures: {combine: [{op: ratio, columns: [a, y]}]}",
+     "features.combine[0]: combines the target 'y'"),
 ])
 def test_cross_field_checks(extra, expected):
     text = BASE + extra + "\n" if not extra.startswith("data:") else "name: demo\n" + extra + "\n"

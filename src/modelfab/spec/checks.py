@@ -13,6 +13,10 @@ def check_columns(spec: FabSpec) -> list[str]:
         problems.append(f"data.target: required key is missing; a {spec.task} task learns from a target column")
     if d.target in d.drop:
         problems.append(f"data.drop: lists the target {d.target!r}; the target cannot be dropped")
+    for i, comb in enumerate(spec.features.combine):
+        if d.target is not None and d.target in comb.columns:
+            problems.append(f"features.combine[{i}]: combines the target {d.target!r}; a feature made from the "
+                            "answer leaks it, and rows to predict have no target to combine")
     if d.remaining_life and not (d.entity and d.time):
         problems.append("data.remaining_life: needs data.entity and data.time to count cycles per entity")
     if d.test and d.test.rows == "last" and not d.entity:
