@@ -115,12 +115,27 @@ def int8(folder: Path, how: str, feeds: dict, calibration: list[dict], metric: s
     return record
 
 
-def quantized(predictor: Any, sample: Any, train: Any, folder: Path, info: dict, compress: Any, gate: Any,
-              scored: Any = None) -> dict:
-    """The int8 record of an exported net (measured on the export's `sample` of test rows,
-    calibrated on `train` rows): how it was quantized, what was measured, and whether it is kept."""
-    how = compress.quantize if compress.quantize != "auto" else ("static" if info.get("net") in STATIC else "dynamic")
+def compressed(predictor: Any, sample: Any, train: Any, features: Any, folder: Path, info: dict, compress: Any,
+               gate: Any, scored: Any = None) -> dict:
+    """The records of an exported net's compressed forms that `compress` asks for (int8,
+    pruned), each measured on one probe of the export's `sample` of test rows."""
+    asked = {"int8": compress.quantize != "none", "pruned": compress.prune.amount > 0}
+    if not any(asked.values()):
+        return {}
     probe = Probe(predictor, sample, info, gate, scored)
+    out = {}
+    if asked["int8"]:
+        out["int8"] = quantized(probe, train, folder, compress)
+    if asked["pruned"]:
+        out["pruned"] = pruned(probe, features, folder, compress)
+    return out
+
+
+def quantized(probe: Probe, train: Any, folder: Path, compress: Any) -> dict:
+    """The int8 record (calibrated on `train` rows): how it was quantized, what was measured,
+    and whether it is kept."""
+    net = probe.info.get("net")
+    how = compress.quantize if compress.quantize != "auto" else ("static" if net in STATIC else "dynamic")
     train = train.head(compress.calibration_rows)
     calibration = [probe.feed(train.iloc[i:i + 32]) for i in range(0, len(train), 32)]
     return int8(folder, how, probe.feeds, calibration, probe.metric, probe.score, compress.max_drop)
@@ -137,7 +152,7 @@ class Probe:
         from modelfab.features.featurize import encode_target
 
         meta = predictor.meta
-        self.predictor, self.info, self.meta = predictor, info, meta
+        self.predictor, self.sample, self.info, self.meta = predictor, sample, info, meta
         self.metric = gate.rules[0].metric if gate.rules else DEFAULT_METRIC[meta["task"]]
         self.scored = np.arange(len(sample)) if scored is None or not len(scored) else np.asarray(scored)
         self.y = encode_target(sample[meta["target"]].iloc[self.scored], meta)
@@ -163,26 +178,24 @@ class Probe:
 PRUNED = "model.pruned.onnx"
 
 
-def pruned(predictor: Any, sample: Any, features: Any, folder: Path, info: dict, compress: Any, gate: Any,
-           scored: Any = None) -> dict:
+def pruned(probe: Probe, features: Any, folder: Path, compress: Any) -> dict:
     """The pruning record of an exported CNN or Transformer: channels removed from every net,
     a short fine-tune on the training features, the smaller graph measured against the fp32 one
     and kept only if it pays."""
     from modelfab.export.families import exported_model
     from modelfab.export.prune import parameters, prunable
 
-    c, model = compress.prune, exported_model(predictor.model)
+    c, model = compress.prune, exported_model(probe.predictor.model)
     what = prunable(model.nets_[0])
     if what is None:
-        return {"kept": False, "reason": f"not pruned: train.type {info['net']!r} has no channels to remove "
+        return {"kept": False, "reason": f"not pruned: train.type {probe.info['net']!r} has no channels to remove "
                                          "(the CNN's convolutions and the Transformer's feed-forward units have)"}
     small = _fine_tuned(model, features, c)
     record = {"method": f"{c.amount:.0%} of the {what} removed, {c.epochs} fine-tune epochs",
               "parameters": {"before": parameters(model.nets_), "after": parameters(small.nets_)}}
     target = folder / PRUNED
     try:
-        _write_graph(predictor, sample, small, target)
-        probe = Probe(predictor, sample, info, gate, scored)
+        _write_graph(probe.predictor, probe.sample, small, target)
         fp32, thin = measure(folder / "model.onnx", probe.feeds, probe.score), measure(target, probe.feeds, probe.score)
     except Exception as error:  # noqa: BLE001 - the exporter's or runtime's own failure: said, the fp32 graph stays
         target.unlink(missing_ok=True)

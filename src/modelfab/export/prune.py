@@ -108,24 +108,20 @@ def _heads(layer: nn.TransformerEncoderLayer, amount: float) -> None:
 
 
 def _convolutions(net: Net, amount: float) -> None:
-    body = net.encoder.body
-    layers = list(body)
-    previous = None
+    layers, previous, old_channels = list(net.encoder.body), None, 0
     for i, layer in enumerate(layers):
         if isinstance(layer, CONV):
-            keep = kept(layer, amount)
+            keep, old_channels = kept(layer, amount), layer.out_channels
             layers[i] = _conv(layer, keep, previous)
             previous = keep
         elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
             layers[i] = _norm(layer, previous)
-    channels = layers[[i for i, m in enumerate(layers) if isinstance(m, CONV)][-1]].weight.shape[0]
-    old_channels = [m for m in body if isinstance(m, CONV)][-1].weight.shape[0]
     per_channel = net.encoder.width // old_channels  # Flatten gives (channel, position...) in order
     net.encoder.body = nn.Sequential(*layers)
     columns = torch.cat([torch.arange(c * per_channel, (c + 1) * per_channel) for c in previous.tolist()])
     static = torch.arange(net.encoder.width, net.head[0].in_features)  # the static columns joined after
     net.head[0] = _linear(net.head[0], columns=torch.cat([columns, static]))
-    net.encoder.width = channels * per_channel
+    net.encoder.width = len(previous) * per_channel
 
 
 def _conv(conv: nn.Module, keep: torch.Tensor, previous: torch.Tensor | None) -> nn.Module:

@@ -28,15 +28,11 @@ def export(package: ModelPackage, splits: Splits, features: FeatureSet, export: 
     predictor = Predictor(package.path)
     sample = (splits.test if len(splits.test) else splits.valid).head(export.rows)
     info = export_package(predictor, sample, folder)
-    scored = _scored(sample, splits, ctx.spec.data)
-    if info["exported"] and info["kind"] == "net" and compress.quantize != "none":
-        from modelfab.export.compress import quantized
+    if info["exported"] and info["kind"] == "net":
+        from modelfab.export.compress import compressed
 
-        info["int8"] = quantized(predictor, sample, splits.train, folder, info, compress, gate, scored)
-    if info["exported"] and info["kind"] == "net" and compress.prune.amount > 0:
-        from modelfab.export.compress import pruned
-
-        info["pruned"] = pruned(predictor, sample, features, folder, info, compress, gate, scored)
+        info |= compressed(predictor, sample, splits.train, features, folder, info, compress, gate,
+                           _scored(sample, splits, ctx.spec.data))
     write_json(folder / INFO, info)
     return OnnxModel(folder)
 
