@@ -107,9 +107,11 @@ def test_init_writes_a_spec_that_runs(tmp_path, machines):
     assert result.exit_code == 0, result.output
     text = (tmp_path / "fab.yaml").read_text()
     assert "task: binary" in text and "    - UDI  # an identifier" in text
+    assert "type: auto" in text and "time_budget: 120s" in text
+    assert "train: type auto within 120 s" in result.output and "columns: numeric (3)" in result.output
     import modelfab
 
-    modelfab.load_spec(tmp_path / "fab.yaml")
+    assert modelfab.load_spec(tmp_path / "fab.yaml").spec.train.time_budget == 120
     again = cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "fab.yaml")
     assert_clean_error(again, "exists")
     wrong = cli("init", tmp_path / "m.csv", "--target", "failure", "-o", tmp_path / "f2.yaml")
@@ -121,12 +123,17 @@ def test_init_drops_mostly_empty_columns_so_its_spec_passes_validation(tmp_path,
 
     frame = machines.assign(**{"probe [mm]": np.where(np.arange(len(machines)) < 400, np.nan, 1.5)})
     frame.to_csv(tmp_path / "m.csv", index=False)
-    result = cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "fab.yaml")
+    result = cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "fab.yaml",
+                 "--budget", "4s")
     assert result.exit_code == 0, result.output
     assert "data.drop: 'probe [mm]': 67% empty (validate refuses more than 50%)" in result.output
     assert '- "probe [mm]"  # 67% empty' in (tmp_path / "fab.yaml").read_text()
     ran = cli("run", tmp_path / "fab.yaml")
     assert ran.exit_code == 0, ran.output
+    report = next(tmp_path.rglob("report.html")).read_text()
+    assert "The models tried" in report and "lightgbm" in report
+    assert_clean_error(cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "f3.yaml",
+                           "--budget", "soon"), "--budget: 'soon' is not a duration")
 
 
 def test_corrupt_parquet_input(tmp_path, machines):

@@ -203,17 +203,29 @@ def init(
     target: Annotated[str, typer.Option("--target", "-t", help="Column to predict (for an image folder: its name).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the spec.")] = Path("fab.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
+    budget: Annotated[str, typer.Option("--budget", help="train.time_budget: the train stage's time at most "
+                                        "(120s, 5m, 2h).")] = "120s",
 ) -> None:
     """Write a commented fab.yaml for DATA, inferring the task from TARGET."""
     from modelfab.pipelines.scaffold import write_spec
+    from modelfab.spec.sections.train import parse_duration
 
-    written = write_spec(data, target, output, force)
+    try:
+        seconds = float(parse_duration(budget, "--budget"))
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    written = write_spec(data, target, output, force, seconds)
+    for kind, columns in sorted(written.kinds.items()):
+        shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
+        out.print(f"columns: {kind} ({len(columns)}): {escape(shown)}", highlight=False)
     for column, why in written.dropped[:20]:
         out.print(f"data.drop: {escape(repr(column))}: {escape(why)}", highlight=False)
     if len(written.dropped) > 20:
         out.print(f"data.drop: and {len(written.dropped) - 20} more (see {escape(str(output))})", highlight=False)
     if written.gate:
         out.print(f"gate: {escape(written.gate)}", highlight=False)
+    if written.budget:
+        out.print(f"train: type auto within {written.budget:g} s (train.time_budget)", highlight=False)
     out.print(f"wrote {escape(str(output))} ({written.task} task on {escape(repr(target))}); next: modelfab run "
               f"{escape(str(output))}", highlight=False)
 

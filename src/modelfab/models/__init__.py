@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from modelfab.models.auto import AutoModel
 from modelfab.models.base import ModelFamily, NotFittedError
 from modelfab.models.clusters import DBSCANModel, GaussianMixtureModel, HDBSCANModel, KMeansModel
 from modelfab.models.detectors import DETECTORS, DetectorsModel
@@ -16,9 +17,9 @@ from modelfab.models.search import SearchModel
 from modelfab.spec.sections.nets import NET_TYPES
 
 FAMILIES: dict[str, type[ModelFamily]] = {
-    f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel, SearchModel, DistillModel,
-                        *DETECTORS.values(), DetectorsModel, KMeansModel, GaussianMixtureModel, DBSCANModel,
-                        HDBSCANModel)
+    f.type: f for f in (LightGBMModel, LinearModel, ExtraTreesModel, RandomForestModel, EnsembleModel, SearchModel,
+                        AutoModel, DistillModel, *DETECTORS.values(), DetectorsModel, KMeansModel, GaussianMixtureModel,
+                        DBSCANModel, HDBSCANModel)
 }
 
 # Families on PyTorch, imported when first asked for.

@@ -35,11 +35,14 @@ class NotFittedError(FabError):
 @dataclass
 class TrainContext:
     """What the train stage lends a family: where a net checkpoints, what for (the stage's cache
-    key), and where per-epoch or per-trial metrics go (MLflow, with their step)."""
+    key), where per-epoch or per-trial metrics go (MLflow, with their step), and when it must stop
+    growing (`deadline`, on `time.monotonic()`'s clock: LightGBM stops adding rounds, a forest
+    trees, a net epochs; `train.type: auto` sets it to keep its time budget)."""
 
     checkpoint: Path | None = None
     fingerprint: str = ""
     log_metrics: Any = None
+    deadline: float | None = None
 
 
 @dataclass
@@ -137,6 +140,10 @@ class ModelFamily(ABC):
             raise NotFittedError(
                 f"this {type(self).__name__} is not fitted yet; call fit with training data before predicting"
             )
+
+
+def deadline_of(model: ModelFamily) -> float | None:
+    return getattr(model.context, "deadline", None)
 
 
 def as_matrix(X: Any) -> np.ndarray:

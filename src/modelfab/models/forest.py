@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from modelfab.features.persist import load_transform, save_transform
-from modelfab.models.base import Contributions, ModelFamily, Progress, as_matrix
+from modelfab.models.base import Contributions, ModelFamily, Progress, as_matrix, deadline_of
 from modelfab.spec.schema import ForestConfig
 
 FILE = "forest.skops"
@@ -34,10 +34,29 @@ class _Forest(ModelFamily):
     def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None,
             progress: Progress | None = None) -> _Forest:
         X, y = as_matrix(X), np.asarray(y)
-        self.estimator_ = self._estimator().fit(X, y)
+        deadline = deadline_of(self)
+        self.estimator_ = self._estimator().fit(X, y) if deadline is None else self._grown(X, y, deadline)
         if X_valid is not None and len(X_valid):
             self.valid_scores_ = self.predict_scores(X_valid)
         return self
+
+    def _grown(self, X: np.ndarray, y: np.ndarray, deadline: float) -> Any:
+        """Trees in chunks until `n_estimators` or the deadline: warm start adds trees with the
+        random states a single fit would draw, so a forest that finishes is the same forest."""
+        import time
+
+        target = self.config.n_estimators
+        estimator = self._estimator().set_params(warm_start=True, n_estimators=min(target, max(8, target // 10)))
+        while True:
+            started = time.monotonic()
+            grown = len(getattr(estimator, "estimators_", []))
+            estimator.fit(X, y)
+            n = len(estimator.estimators_)
+            per_tree = (time.monotonic() - started) / max(n - grown, 1)
+            room = int((deadline - time.monotonic()) / max(per_tree, 1e-9))
+            if n >= target or room < 1:
+                return estimator.set_params(warm_start=False)
+            estimator.set_params(n_estimators=min(target, n + min(room, max(8, target // 4))))
 
     def predict_scores(self, X: Any) -> np.ndarray:
         self._check_fitted("estimator_")

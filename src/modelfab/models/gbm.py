@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from modelfab.artifacts import read_json, write_json
-from modelfab.models.base import Contributions, ModelFamily, Progress, as_matrix, balanced_weights
+from modelfab.models.base import Contributions, ModelFamily, Progress, as_matrix, balanced_weights, deadline_of
 from modelfab.spec.schema import LightGBMConfig
 
 
@@ -57,6 +57,8 @@ class LightGBMModel(ModelFamily):
         weight = balanced_weights(y) if c.class_weight == "balanced" and self.kind.has_classes else None
         train = lgb.Dataset(X, y, weight=weight, free_raw_data=False, params=self._dataset_params())
         callbacks = [_progress_callback(progress, c.n_estimators)] if progress else []
+        if deadline_of(self) is not None:
+            callbacks.append(_deadline_callback(deadline_of(self)))
         valid_sets = []
         if X_valid is not None and len(X_valid):
             X_valid = as_matrix(X_valid)
@@ -117,6 +119,28 @@ class LightGBMModel(ModelFamily):
         model.booster_ = lgb.Booster(model_file=str(folder / "model.txt"))
         model.best_iteration_ = read_json(folder / "lightgbm.json")["best_iteration"]
         return model
+
+
+def _deadline_callback(deadline: float):  # noqa: ANN202
+    """Stop adding rounds once the deadline has passed; with validation rows, the round that
+    scored best on them so far is the one kept (as early stopping would)."""
+    import time
+
+    import lightgbm as lgb
+
+    best = {"score": None, "iteration": 0, "results": []}
+
+    def callback(env: Any) -> None:
+        results = env.evaluation_result_list or []
+        if results:
+            _, _, score, higher_better = results[0][:4]
+            if best["score"] is None or (score > best["score"] if higher_better else score < best["score"]):
+                best.update(score=score, iteration=env.iteration, results=results)
+        if time.monotonic() > deadline:
+            raise lgb.callback.EarlyStopException(best["iteration"] if results else env.iteration, best["results"])
+
+    callback.order = 40  # after early stopping's own check (order 30)
+    return callback
 
 
 def _progress_callback(progress: Progress, total: int):  # noqa: ANN202

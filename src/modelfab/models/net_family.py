@@ -120,7 +120,7 @@ class NetFamily(ModelFamily):
         trainer = Trainer(config, self.task, progress=report, log_metrics=log,
                           checkpoint=_member_file(ctx.checkpoint, k, tag) if ctx.checkpoint else None,
                           fingerprint=":".join(filter(None, (ctx.fingerprint, tag, f"m{k}" if k else ""))),
-                          target_scale=self.target_scale_, class_weights=weights)
+                          target_scale=self.target_scale_, class_weights=weights, deadline=ctx.deadline)
         result = trainer.fit(net, X, y, Xv, yv)
         return net.cpu().eval(), result
 

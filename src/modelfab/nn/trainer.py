@@ -86,17 +86,20 @@ class Trainer:
         fingerprint: what the checkpoint must have been written for (the train stage's cache key).
         target_scale: (mean, std) of a standardised regression target, to report metrics in its units.
         strategy: where the loop runs (`nn.strategy.Local` unless a runner gives another).
+        deadline: a `time.monotonic()` time after which no new epoch starts (a time budget).
     """
 
     def __init__(self, config: NetBase, task: str, *, progress: Callable | None = None,
                  log_metrics: Callable[[dict, int], None] | None = None, checkpoint: Path | None = None,
                  fingerprint: str = "", target_scale: tuple[float, float] = (0.0, 1.0),
-                 class_weights: torch.Tensor | None = None, strategy: Any = None) -> None:
+                 class_weights: torch.Tensor | None = None, strategy: Any = None,
+                 deadline: float | None = None) -> None:
         self.c, self.task = config, task
         self.progress, self.log_metrics = progress, log_metrics
         self.checkpoint, self.fingerprint = checkpoint, fingerprint
         self.target_scale = target_scale
         self.class_weights = class_weights
+        self.deadline = deadline
         self.strategy = strategy or Local(config.device)
         self.device = self.strategy.device
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.precision)
@@ -126,6 +129,7 @@ class Trainer:
             loop.result.history.append(record)
             self._judge(loop, record["valid_" + watch if has_valid else watch], watch, epoch)
             stop = c.early_stopping.patience is not None and has_valid and loop.bad_epochs >= c.early_stopping.patience
+            stop = stop or (self.deadline is not None and time.monotonic() > self.deadline)
             if self.checkpoint and c.checkpoint_every and ((epoch + 1) % c.checkpoint_every == 0 or stop):
                 self._save(loop, epoch)
             if self.log_metrics and self.strategy.is_main:

@@ -22,6 +22,8 @@ data:
   source: {source}
   target: {target}
   drop:{drop}
+# the columns kept, by kind:
+{kinds}
 
 split:
   method: auto          # stratified for classes, group with data.entity, else random
@@ -33,11 +35,13 @@ features:
   encode: onehot        # onehot | ordinal | target
 
 train:
-  # type: lightgbm | linear | extra_trees | random_forest | ensemble | search | distill | blend, or a
-  # net: mlp | cnn | lstm | gru | transformer | efficientnet_lite0 | minilm (`modelfab schema` has each one's keys)
-  type: lightgbm
-  n_estimators: 500
-  learning_rate: 0.05
+  # type: auto | lightgbm | linear | extra_trees | random_forest | ensemble | search | distill | blend,
+  # or a net: mlp | cnn | lstm | gru | transformer | efficientnet_lite0 | minilm (`modelfab schema` has
+  # each one's keys). auto bags these families, searches the best one and blends them, within the
+  # budget (the train stage's wall time at most); the leaderboard is in the run report.
+  type: auto
+  time_budget: {budget}        # s, m or h
+  families: [lightgbm, extra_trees, random_forest, linear, mlp]
 
 gate:                   # a candidate is registered only if it passes every rule
   rules:                # {why}
@@ -92,9 +96,11 @@ class Written:
     task: str
     dropped: list[tuple[str, str]] = field(default_factory=list)
     gate: str = ""
+    kinds: dict[str, list[str]] = field(default_factory=dict)  # kind -> the columns kept as features
+    budget: float | None = None
 
 
-def write_spec(data: Path, target: str, out: Path, force: bool = False) -> Written:
+def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: float = 120.0) -> Written:
     """Write fab.yaml for DATA: the task, the columns to drop (identifiers, leaks, mostly empty
     ones, each with its reason as a comment), and a gate no constant answer passes."""
     from modelfab.data.read import read_table
@@ -120,10 +126,30 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False) -> Writt
         source = data.resolve().relative_to(out.parent.resolve())
     except ValueError:
         source = data.resolve()
+    kinds = _kinds(frame.drop(columns=[target, *dict(dropped)]))
     text = TEMPLATE.format(name=model_name(data, target), task=task, target=target, source=source, drop=_drop_list(dropped),
-                           metric=metric, bound=bound, value=value, why=why)
+                           metric=metric, bound=bound, value=value, why=why, budget=f"{budget:g}s",
+                           kinds=_kinds_comment(kinds))
     out.write_text(text, encoding="utf-8")
-    return Written(task, dropped, f"{metric} {bound} {value}: {why}")
+    return Written(task, dropped, f"{metric} {bound} {value}: {why}", kinds, budget)
+
+
+def _kinds(frame) -> dict[str, list[str]]:  # noqa: ANN001
+    """The kept columns by the kind validate will read them as."""
+    from modelfab.data.validate import describe_column
+
+    kinds: dict[str, list[str]] = {}
+    for column in frame.columns:
+        kinds.setdefault(describe_column(frame[column], 50)["kind"], []).append(str(column))
+    return kinds
+
+
+def _kinds_comment(kinds: dict[str, list[str]]) -> str:
+    lines = []
+    for kind, columns in sorted(kinds.items()):
+        shown = ", ".join(columns[:12]) + (f" and {len(columns) - 12} more" if len(columns) > 12 else "")
+        lines.append(f"#   {kind} ({len(columns)}): {shown}")
+    return "\n".join(lines)
 
 
 GENERIC = {"data", "dataset", "train", "training", "table", "export", "input", "raw", "df", "sample"}

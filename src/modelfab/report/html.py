@@ -30,6 +30,8 @@ def table(header: list[str], rows: list[list], numeric: set[int] = frozenset()) 
 
 
 def cell(value: object) -> str:
+    if value is None:
+        return ""
     if isinstance(value, float):
         return f"{value:.4g}"
     return escape(str(value))

@@ -44,6 +44,7 @@ def report(report: DataReport, splits: Splits, evaluation: Evaluation, explanati
         ("The spec, and what changed since the last run", spec_section(record, previous(ctx, SPEC)[1])),
         ("Data", data_section(report.data) + distributions_section(folder, splits, report.data, explained)),
         ("Metrics on the test rows", metrics_section(metrics, evaluation)),
+        *([("The models tried", leaderboard_section(board))] if (board := _leaderboard(package)) else []),
         *([("The clusters", clusters_section(metrics))] if "clusters" in metrics else []),
         ("The gate", gate_section(blessing.data, registration.data)),
         ("Why the model says what it says", explanation_section(explained, explanation)),
@@ -102,6 +103,29 @@ def metrics_section(metrics: dict, evaluation: Evaluation) -> str:
     plots = "".join(html.image(evaluation.path / "plots" / name, name) for name in metrics.get("plots", [])
                     if (evaluation.path / "plots" / name).is_file())
     return html.table(["metric", "value", "95% interval"], rows, {1, 2}) + note + plots
+
+
+def _leaderboard(package: ModelPackage) -> dict | None:
+    from modelfab.models.auto import LEADERBOARD
+
+    path = package.path / "model" / LEADERBOARD
+    return read_json(path) if path.is_file() else None
+
+
+def leaderboard_section(board: dict) -> str:
+    """`train.type: auto`'s candidates, best first, each with its out-of-fold figures, its time and
+    its share of the blend; then those stopped or skipped, with why."""
+    metric = board["metric"]
+    scored = sorted((c for c in board["candidates"] if c["loss"] is not None), key=lambda c: c["loss"])
+    rows = [[c["name"], c["loss"], c[metric], c["seconds"], c["weight"],
+             ", ".join(f"{k}={v}" for k, v in c["settings"].items())] for c in scored]
+    rows.insert(0, ["the blend", board["blend"]["loss"], board["blend"][metric], "", 1.0, ""])
+    left = [f"{c['name']}: {c['state']}" for c in board["candidates"] if c["loss"] is None]
+    head = (f"{len(board['candidates'])} candidates in {board['seconds']:g} s of a {board['budget_s']:g} s budget; "
+            f"scored out of fold on the training and validation rows ({board['loss']}, {metric}), never on the test rows")
+    return (html.items([head]) + html.table(["candidate", board["loss"], metric, "seconds", "weight", "settings"],
+                                            rows, {1, 2, 3, 4})
+            + (f"<h3>Not scored</h3>{html.items(left)}" if left else ""))
 
 
 def clusters_section(metrics: dict) -> str:

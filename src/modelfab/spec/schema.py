@@ -36,6 +36,7 @@ from modelfab.spec.sections.nets import NET_CONFIGS, NET_TYPES, NetBase
 from modelfab.spec.sections.ops import MonitorConfig, RetrainConfig, ServeConfig, TrackingConfig
 from modelfab.spec.sections.prepare import CleanConfig, DenoiseConfig, OutlierConfig, SplitConfig, ValidateConfig
 from modelfab.spec.sections.train import (
+    AutoConfig,
     BlendConfig,
     BlendMember,
     EnsembleConfig,
@@ -54,7 +55,7 @@ from modelfab.tasks import AUTO, TASKS
 CURRENT_VERSION = 1
 
 __all__ = [
-    "CURRENT_VERSION", "NET_CONFIGS", "NET_TYPES", "BlendConfig", "BlendMember", "CleanConfig", "Combination",
+    "AutoConfig", "CURRENT_VERSION", "NET_CONFIGS", "NET_TYPES", "BlendConfig", "BlendMember", "CleanConfig", "Combination",
     "DataConfig", "DenoiseConfig", "EnsembleConfig", "EvaluateConfig", "ExplainConfig", "ExtraTreesConfig", "FabSpec",
     "FeaturesConfig", "ForestConfig", "GateConfig", "GateRule", "ImageConfig", "ImagesConfig", "LightGBMConfig",
     "LinearConfig", "MemberConfig", "Metric", "ModelConfig", "MonitorConfig", "NetBase", "OutlierConfig",

@@ -183,6 +183,61 @@ class SearchConfig(ModelConfig):
     prune: bool = Field(True, description="Stop a trial after a fold when it is behind the median of earlier trials.")
 
 
+AUTO_FAMILIES = ("lightgbm", "extra_trees", "random_forest", "linear", "mlp")
+
+
+class AutoConfig(ModelConfig):
+    """Automatic model selection under a time budget (what `modelfab init` writes). Within the
+    budget, a hard limit on the train stage: the families that suit the task are bagged over k
+    folds (strong settings of each, LightGBM with fine histogram bins among them), the best
+    family's settings are searched with Optuna in the time left, and a weighted blend of them
+    all is chosen greedily on the out-of-fold scores (Caruana et al. 2004). The fold models
+    themselves are the final model, so no refit eats the budget. The test rows take no part;
+    every candidate, its score and its time are in the package's leaderboard and the report.
+
+    ```yaml
+    train:
+      type: auto
+      time_budget: 120s        # s, m or h; the train stage's wall time at most
+      families: [lightgbm, extra_trees, random_forest, linear, mlp]
+    ```
+    """
+
+    type: Literal["auto"] = "auto"
+    time_budget: float = Field(120.0, gt=0, le=7 * 86_400, description="Seconds the train stage may take, at most "
+                               "(`90`, `90s`, `5m`, `2h`): featurizing for the nets, every fit and the blend.")
+    families: list[Literal[AUTO_FAMILIES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(AUTO_FAMILIES), min_length=1, description="The families tried.")
+    folds: int = Field(5, ge=2, le=20, description="Bagging folds: each candidate is fitted k times, and every "
+                       "training row is scored by the fold that did not see it.")
+    search: bool = Field(True, description="Search the best family's settings (Optuna) in the time left.")
+    trials: int | None = Field(None, ge=0, le=100_000, description="Search trials at most; none: as many as the "
+                               "budget allows (with deterministic: 40, every one run).")
+    rounds: int = Field(25, ge=1, le=1000, description="Greedy blend selection steps (with replacement).")
+    deterministic: bool = Field(False, description="Count, not time: every candidate and all `trials` run to the "
+                                "end, so the same spec gives the same model on any machine (the budget then only "
+                                "warns).")
+
+    @field_validator("time_budget", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value, "train.time_budget")
+
+
+def parse_duration(value: object, key: str) -> object:
+    """Seconds from `90`, `90s`, `1.5m` or `2h`; anything else is left to the field's own check."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], units[text[-1]]) if text and text[-1] in units else (text, 1)
+    try:
+        return float(number) * unit
+    except ValueError:
+        raise ValueError(f"{key}: {value!r} is not a duration; expected seconds, or a number with s, m or h "
+                         "(120s, 5m, 2h)") from None
+
+
 class BlendMember(Section):
     model: str = Field(description="A registered model: NAME (its champion), NAME@ALIAS or NAME/VERSION.")
     weight: float = Field(1.0, gt=0, description="Its share of the blend (weights are divided by their sum).")
@@ -266,7 +321,7 @@ class BlendConfig(ModelConfig):
 
 
 TrainConfig = Annotated[
-    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig | SearchConfig
+    LightGBMConfig | LinearConfig | ExtraTreesConfig | RandomForestConfig | EnsembleConfig | SearchConfig | AutoConfig
     | BlendConfig | DistillConfig | MLPConfig | CNNConfig | RNNConfig | TransformerConfig | EfficientNetConfig | MiniLMConfig
     | IsolationForestConfig | LOFConfig | KNNConfig | ECODConfig | AutoencoderConfig | DetectorsConfig | PatchCoreConfig
     | KMeansConfig | GaussianMixtureConfig | DBSCANConfig | HDBSCANConfig,
