@@ -122,7 +122,7 @@ def modelfab(name: str, train: Path, test: Path, target: str, budget: float) -> 
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     dropped = _dropped(text)
     return {"metrics": summary["metrics"], "train_s": summary["stages"]["train"]["seconds"],
-            "features_s": summary["stages"]["features"]["seconds"], "init_s": init_s, "run_s": run_s,
+            "features_s": summary["stages"]["featurize"]["seconds"], "init_s": init_s, "run_s": run_s,
             "dropped": dropped}
 
 
