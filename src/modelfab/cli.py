@@ -222,6 +222,9 @@ def init(
         out.print(f"data.drop: {escape(repr(column))}: {escape(why)}", highlight=False)
     if len(written.dropped) > 20:
         out.print(f"data.drop: and {len(written.dropped) - 20} more (see {escape(str(output))})", highlight=False)
+    for found in written.combined:
+        out.print(f"features.combine: {found.op} of {escape(' and '.join(map(repr, found.columns)))}: "
+                  f"{escape(found.evidence)}", highlight=False)
     if written.gate:
         out.print(f"gate: {escape(written.gate)}", highlight=False)
     if written.budget:

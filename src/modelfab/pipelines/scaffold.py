@@ -33,6 +33,7 @@ split:
 features:
   scale: standard       # standard | minmax | robust | none
   encode: onehot        # onehot | ordinal | target
+  combine:{combine}
 
 train:
   # type: auto | lightgbm | linear | extra_trees | random_forest | ensemble | search | distill | blend,
@@ -98,6 +99,7 @@ class Written:
     gate: str = ""
     kinds: dict[str, list[str]] = field(default_factory=dict)  # kind -> the columns kept as features
     budget: float | None = None
+    combined: list = field(default_factory=list)  # data/combos.py Found: the new columns written
 
 
 def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: float = 120.0) -> Written:
@@ -127,11 +129,31 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: 
     except ValueError:
         source = data.resolve()
     kinds = _kinds(frame.drop(columns=[target, *dict(dropped)]))
+    combos = _combinations(frame.drop(columns=list(dict(dropped))), target, task)
     text = TEMPLATE.format(name=model_name(data, target), task=task, target=target, source=source, drop=_drop_list(dropped),
                            metric=metric, bound=bound, value=value, why=why, budget=f"{budget:g}s",
-                           kinds=_kinds_comment(kinds))
+                           kinds=_kinds_comment(kinds), combine=_combine_list(combos))
     out.write_text(text, encoding="utf-8")
-    return Written(task, dropped, f"{metric} {bound} {value}: {why}", kinds, budget)
+    return Written(task, dropped, f"{metric} {bound} {value}: {why}", kinds, budget, combos)
+
+
+def _combinations(frame, target: str, task: str) -> list:  # noqa: ANN001
+    """Pairs of columns whose product, ratio or difference helps a model (data/combos.py)."""
+    from modelfab.data.combos import find_combinations
+
+    if task not in ("binary", "multiclass", "regression"):
+        return []
+    return find_combinations(frame, target, task)
+
+
+def _combine_list(found: list) -> str:
+    """`features.combine` as a YAML block list, each with its evidence (delete a line to drop one)."""
+    if not found:
+        return " []"
+    lines = [" " * 4 + f"- {{op: {f.op}, columns: {_yaml_list(list(f.columns))}}}" for f in found]
+    width = max(len(line) for line in lines) + 2
+    body = "\n".join(f"{line.ljust(width)}# {f.evidence}" for line, f in zip(lines, found, strict=True))
+    return "               # found by init; delete a line to leave that one out\n" + body
 
 
 def _kinds(frame) -> dict[str, list[str]]:  # noqa: ANN001
