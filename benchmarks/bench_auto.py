@@ -40,7 +40,8 @@ drop = json.loads(drop)
 tr = pd.read_csv(train).drop(columns=drop)
 te = pd.read_csv(test)
 started = time.perf_counter()
-p = TabularPredictor(label=label, eval_metric=metric, path=out, verbosity=0).fit(
+kind = "regression" if metric == "root_mean_squared_error" else None
+p = TabularPredictor(label=label, eval_metric=metric, path=out, verbosity=0, problem_type=kind).fit(
     tr, time_limit=float(budget), presets="medium_quality")
 fit = time.perf_counter() - started
 pred = p.predict(te.drop(columns=[label]))
