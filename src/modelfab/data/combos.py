@@ -25,7 +25,7 @@ GAIN = 0.02  # one combination must lower the out-of-fold loss by 2%
 CONFIRM = 0.03  # together, by 3%
 FLOOR = 0.01  # and by 1% of a constant answer's loss: near-perfect models' tiny losses are mostly noise
 KEEP = 6
-OPS = {"product": lambda a, b: a * b, "ratio": lambda a, b: a / b.where(b != 0), "difference": lambda a, b: a - b}
+TRIED = ("product", "ratio", "difference")  # of features/rows.py's OPS: a sum says what a difference does
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,8 @@ def find_combinations(frame: pd.DataFrame, target: str, task: str, seed: int = 0
     constant = _constant_loss(y, task)
     found = []
     for a, b in combinations(paired, 2):
-        tried = []
-        for op, make in OPS.items():
-            values = make(rows[a].astype(float), rows[b].astype(float)).replace([np.inf, -np.inf], np.nan)
-            tried.append((_loss(np.column_stack([base, values.to_numpy()]), y, task, seed, leaves=15), op))
+        tried = [(_loss(np.column_stack([base, _combined(rows, op, a, b)]), y, task, seed, leaves=15), op)
+                 for op in TRIED]
         loss, op = min(tried)  # one combination a pair: a ratio and a difference of two temperatures say the same
         if loss < plain * (1 - GAIN) and plain - loss > FLOOR * constant:
             found.append((loss, Found(op, (a, b), f"beside the other columns, out-of-fold loss {plain:.4g} -> "
@@ -62,14 +60,22 @@ def find_combinations(frame: pd.DataFrame, target: str, task: str, seed: int = 0
     chosen = [f for _, f in sorted(found, key=lambda t: t[0])[:KEEP]]
     if not chosen:
         return []
-    extra = np.column_stack([OPS[f.op](rows[f.columns[0]].astype(float), rows[f.columns[1]].astype(float))
-                             .replace([np.inf, -np.inf], np.nan).to_numpy() for f in chosen])
+    extra = np.column_stack([_combined(rows, f.op, *f.columns) for f in chosen])
     before = plain
     after = _loss(np.column_stack([base, extra]), y, task, seed, leaves=15)
     if after > before * (1 - CONFIRM):
         return []
     said = f"; all {len(chosen)} together, {before:.4g} -> {after:.4g}"
     return [Found(f.op, f.columns, f.evidence + said) for f in chosen]
+
+
+def _combined(rows: pd.DataFrame, op: str, a: str, b: str) -> np.ndarray:
+    """The column the features stage will build for `features.combine` (features/rows.py)."""
+    from modelfab.features.rows import OPS
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = OPS[op](rows[a].astype(float), rows[b].astype(float))
+    return values.where(np.isfinite(values)).to_numpy()
 
 
 def _constant_loss(y: np.ndarray, task: str) -> float:
@@ -90,6 +96,8 @@ def _loss(X: np.ndarray, y: np.ndarray, task: str, seed: int, leaves: int = 8, r
     import lightgbm as lgb
     from sklearn.model_selection import KFold, StratifiedKFold
 
+    from modelfab.models.ensemble import _loss as oof_loss
+
     k = int(y.max()) + 1 if task != "regression" else 0
     params = {"objective": {"binary": "binary", "multiclass": "multiclass"}.get(task, "regression"),
               "num_leaves": leaves, "learning_rate": 0.15, "min_child_samples": 10, "max_bin": 1023,
@@ -98,14 +106,10 @@ def _loss(X: np.ndarray, y: np.ndarray, task: str, seed: int, leaves: int = 8, r
         params["num_class"] = k
     split = (StratifiedKFold(3, shuffle=True, random_state=seed).split(X, y) if task != "regression"
              else KFold(3, shuffle=True, random_state=seed).split(X))
-    total = 0.0
+    scores = np.zeros((len(y), max(k, 2)) if task != "regression" else len(y))
     for train_at, held_at in split:
         booster = lgb.train(params, lgb.Dataset(X[train_at], y[train_at], params={"max_bin": 1023, "verbosity": -1}),
                             num_boost_round=rounds)
         p = booster.predict(X[held_at])
-        if task == "regression":
-            total += float(np.sum((p - y[held_at]) ** 2))
-        else:
-            p = np.column_stack([1 - p, p]) if task == "binary" else p
-            total -= float(np.sum(np.log(np.clip(p[np.arange(len(held_at)), y[held_at]], 1e-15, 1))))
-    return total / len(y)
+        scores[held_at] = np.column_stack([1 - p, p]) if task == "binary" else p
+    return oof_loss(scores, y, task)

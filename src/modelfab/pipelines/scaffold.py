@@ -116,8 +116,9 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: 
     if target not in frame.columns:
         raise DataError(f"--target: column {target!r} is not in {data.name}.{did_you_mean(target, frame.columns)}")
     task, classes = infer_task(frame[target].dropna(), "auto")
+    kind = {c: describe_column(frame[c], 50)["kind"] for c in frame.columns if c != target}
     dropped = [(c, "an identifier: almost every value distinct, no signal a model can reuse")
-               for c in frame.columns if c != target and describe_column(frame[c], 50)["kind"] == "identifier"]
+               for c, k in kind.items() if k == "identifier"]
     # Columns validate would refuse: dropped here, so the spec written passes its own checks.
     limit = ValidateConfig().max_missing_rate
     dropped += [(c, f"{frame[c].isna().mean():.0%} empty (validate refuses more than {limit:.0%})")
@@ -128,7 +129,9 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: 
         source = data.resolve().relative_to(out.parent.resolve())
     except ValueError:
         source = data.resolve()
-    kinds = _kinds(frame.drop(columns=[target, *dict(dropped)]))
+    kinds: dict[str, list[str]] = {}  # the kept columns by the kind validate will read them as
+    for column in (c for c in kind if c not in dict(dropped)):
+        kinds.setdefault(kind[column], []).append(str(column))
     combos = _combinations(frame.drop(columns=list(dict(dropped))), target, task)
     text = TEMPLATE.format(name=model_name(data, target), task=task, target=target, source=source, drop=_drop_list(dropped),
                            metric=metric, bound=bound, value=value, why=why, budget=f"{budget:g}s",
@@ -154,16 +157,6 @@ def _combine_list(found: list) -> str:
     width = max(len(line) for line in lines) + 2
     body = "\n".join(f"{line.ljust(width)}# {f.evidence}" for line, f in zip(lines, found, strict=True))
     return "               # found by init; delete a line to leave that one out\n" + body
-
-
-def _kinds(frame) -> dict[str, list[str]]:  # noqa: ANN001
-    """The kept columns by the kind validate will read them as."""
-    from modelfab.data.validate import describe_column
-
-    kinds: dict[str, list[str]] = {}
-    for column in frame.columns:
-        kinds.setdefault(describe_column(frame[column], 50)["kind"], []).append(str(column))
-    return kinds
 
 
 def _kinds_comment(kinds: dict[str, list[str]]) -> str:
