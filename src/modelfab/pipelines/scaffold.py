@@ -99,7 +99,7 @@ class Written:
     gate: str = ""
     kinds: dict[str, list[str]] = field(default_factory=dict)  # kind -> the columns kept as features
     budget: float | None = None
-    combined: list = field(default_factory=list)  # data/combos.py Found: the new columns written
+    combined: list = field(default_factory=list)  # features/combos.py Found: the new columns written
 
 
 def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: float = 120.0) -> Written:
@@ -141,8 +141,8 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: 
 
 
 def _combinations(frame, target: str, task: str) -> list:  # noqa: ANN001
-    """Pairs of columns whose product, ratio or difference helps a model (data/combos.py)."""
-    from modelfab.data.combos import find_combinations
+    """Pairs of columns whose product, ratio or difference helps a model (features/combos.py)."""
+    from modelfab.features.combos import find_combinations
 
     if task not in ("binary", "multiclass", "regression"):
         return []

@@ -4,7 +4,7 @@ single column shows, and nothing found where there is none."""
 import numpy as np
 import pandas as pd
 
-from modelfab.data.combos import find_combinations
+from modelfab.features.combos import find_combinations
 
 
 def _frame(seed=0, n=2000):

@@ -70,7 +70,7 @@ def find_combinations(frame: pd.DataFrame, target: str, task: str, seed: int = 0
 
 
 def _combined(rows: pd.DataFrame, op: str, a: str, b: str) -> np.ndarray:
-    """The column the features stage will build for `features.combine` (features/rows.py)."""
+    """The column the featurize stage will build for `features.combine` (rows.py's OPS)."""
     from modelfab.features.rows import OPS
 
     with np.errstate(over="ignore", invalid="ignore"):
@@ -96,8 +96,6 @@ def _loss(X: np.ndarray, y: np.ndarray, task: str, seed: int, leaves: int = 8, r
     import lightgbm as lgb
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    from modelfab.models.ensemble import _loss as oof_loss
-
     k = int(y.max()) + 1 if task != "regression" else 0
     params = {"objective": {"binary": "binary", "multiclass": "multiclass"}.get(task, "regression"),
               "num_leaves": leaves, "learning_rate": 0.15, "min_child_samples": 10, "max_bin": 1023,
@@ -112,4 +110,6 @@ def _loss(X: np.ndarray, y: np.ndarray, task: str, seed: int, leaves: int = 8, r
                             num_boost_round=rounds)
         p = booster.predict(X[held_at])
         scores[held_at] = np.column_stack([1 - p, p]) if task == "binary" else p
-    return oof_loss(scores, y, task)
+    if task == "regression":
+        return float(np.mean((scores - y) ** 2))
+    return float(-np.mean(np.log(np.clip(scores[np.arange(len(y)), y], 1e-15, 1.0))))
