@@ -136,6 +136,22 @@ def test_init_drops_mostly_empty_columns_so_its_spec_passes_validation(tmp_path,
                            "--budget", "soon"), "--budget: 'soon' is not a duration")
 
 
+def test_init_keeps_many_valued_categories_and_reads_free_text(tmp_path, machines):
+    from tests.data.test_validate import many_valued
+
+    frame = many_valued(machines).assign(remark=lambda f: "seen again " + f["serial"].str[-3:] + " times")
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    result = cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "fab.yaml", "--budget", "4s")
+    assert result.exit_code == 0, result.output
+    assert "columns: categorical, many values (target-encoded) (1): part" in result.output
+    assert "data.drop: 'serial': an identifier" in result.output
+    assert "'remark': free text: features.text reads one column ('note'" in " ".join(result.output.split())
+    text = (tmp_path / "fab.yaml").read_text()
+    assert "text: {column: note, method: tfidf, vocab_size: 1000, min_count: 2}" in text and "encode: auto" in text
+    ran = cli("run", tmp_path / "fab.yaml")
+    assert ran.exit_code == 0, ran.output
+
+
 def test_corrupt_parquet_input(tmp_path, machines):
     path = write_project(tmp_path, machines, BINARY_SPEC.replace("source: data.csv", "source: data.parquet"))
     (tmp_path / "data.parquet").write_bytes(b"garbage")

@@ -134,3 +134,24 @@ def test_validation_names_every_problem_at_once(machines):
     assert "3 columns are more missing than validate.max_missing_rate 50%: 'Torque [Nm]' is 67% missing, " \
            "'Tool wear [min]' is 67% missing, 'extra' is 58% missing" in message
     assert "column 'Speed [rpm]' holds numbers but 1 cells are not finite numbers (line 5: 'n/a?')" in message
+
+
+def many_valued(machines):
+    """A part number of 80 values that repeat, a free-text note, and a unique serial."""
+    rng = np.random.default_rng(0)
+    n = len(machines)
+    notes = ["crack near the weld seam", "scratch on the surface", "no visible issue found"]
+    return machines.assign(part=[f"P-{i:03d}" for i in rng.integers(0, 80, n)],
+                           note=[f"{notes[i % 3]} in batch {i % 400}" for i in range(n)],
+                           serial=[f"S{i:06d}" for i in range(n)])
+
+
+def test_many_valued_text_is_a_category_free_text_or_an_identifier(machines):
+    report = build_report(many_valued(machines), spec(), "d.csv")
+    kinds = {c: report["columns"][c]["kind"] for c in ("part", "note", "serial")}
+    assert kinds == {"part": "categorical", "note": "text", "serial": "identifier"}
+    assert "part" in report["categorical"] and len(report["columns"]["part"]["categories"]) == 80
+    assert "note" not in report["features"]  # read only when features.text names it
+    assert any("'note' is free text" in w and "features.text" in w for w in report["warnings"])
+    named = build_report(many_valued(machines), spec(extra="features: {text: {column: note, method: tfidf}}"), "d.csv")
+    assert named["text"] == ["note"]

@@ -166,3 +166,25 @@ def test_skops_is_imported_without_torch_and_trusts_the_same_types():
     plain = subprocess.run([sys.executable, "-c", "from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES "
                             "as names\nprint(len(names))"], capture_output=True, text=True, check=True).stdout
     assert int(blocked) == int(plain) > 100
+
+
+def test_auto_encoding_one_hots_few_categories_and_target_encodes_many(tmp_path, machines):
+    from tests.data.test_validate import many_valued
+
+    frame = many_valued(machines)
+    spec = parse_spec("name: t\ndata: {source: d.csv, target: Machine failure, drop: [UDI]}\n"
+                      "features: {text: {column: note, method: tfidf, vocab_size: 30}}\n")
+    report = build_report(frame, spec, "d.csv")
+    transform = build_transform(spec, report)
+    matrix = transform.fit_transform(frame, frame["Machine failure"])
+    names = list(transform.get_feature_names_out())
+    assert [n for n in names if n.startswith("Type")] == ["Type_H", "Type_L", "Type_M"]
+    assert "part" in names and not any(n.startswith("part_") for n in names)  # one target-encoded column
+    assert any(n.startswith("note#") for n in names) and matrix.shape[1] == len(names)
+    save_transform(transform, tmp_path / "t.skops")
+    forget_saved()
+    np.testing.assert_allclose(load_transform(tmp_path / "t.skops").transform(frame), transform.transform(frame))
+    onehot = parse_spec("name: t\ndata: {source: d.csv, target: Machine failure, drop: [UDI, note]}\n"
+                        "features: {encode: onehot, onehot_max: 10}\n")
+    wide = build_transform(onehot, build_report(frame, onehot, "d.csv")).fit(frame, frame["Machine failure"])
+    assert sum(n.startswith("part_") for n in wide.get_feature_names_out()) == 11  # the rarer ones as one

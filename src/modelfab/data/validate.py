@@ -62,6 +62,10 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         columns[name] = info
         if name in excluded:
             continue
+        if info["kind"] == "text" and name not in modal:
+            warnings.append(f"column {name!r} is free text and is not used as a feature; name it in features.text "
+                            "(method: tfidf) to use it, or list it in data.drop to silence this")
+            continue
         if info["kind"] == "identifier":
             warnings.append(
                 f"column {name!r} looks like an identifier ({info['n_unique']} distinct values in "
@@ -257,11 +261,26 @@ def describe_column(col: pd.Series, max_categories: int) -> dict:
         info["integer"] = bool(pd.api.types.is_integer_dtype(col) or np.nansum(values != np.floor(values)) == 0)
     elif n_unique <= max_categories:
         info.update(kind="categorical", categories=sorted(col.dropna().astype(str).unique().tolist()))
+    elif is_free_text(col):
+        info["kind"] = "text"
+    elif n_unique <= REPEATS * (n - missing):  # many values, each seen again: part numbers, suppliers
+        info.update(kind="categorical", categories=sorted(col.dropna().astype(str).unique().tolist()))
     else:
         info["kind"] = "identifier"
     if info["kind"] == "numeric" and n_unique == n and col.name and str(col.name).lower().strip() in ID_HINTS:
         info["kind"] = "identifier"
     return info
+
+
+REPEATS = 0.5  # distinct values per filled cell at most, for a many-valued text column to be a category
+WORDS_AT_LEAST = 3  # the median words per cell of free text (notes, defect descriptions)
+
+
+def is_free_text(col: pd.Series) -> bool:
+    """Text of several words per cell: read by TF-IDF, not as one category per distinct value."""
+    sample = col.dropna().astype(str)
+    sample = sample.iloc[:: max(len(sample) // 500, 1)][:500]
+    return bool(len(sample)) and float(sample.str.count(r"[^\W\d_]+").median()) >= WORDS_AT_LEAST
 
 
 DATES_AT_LEAST = 0.95  # of a sample of a text column's filled cells, for it to be a column of dates

@@ -158,7 +158,9 @@ def _matches(g: Graph, x: str, categories: Any) -> list[str]:
 
 
 def _one_hot(g: Graph, encoder: Any, xs: list[str]) -> str:
-    if encoder.drop is not None or getattr(encoder, "_infrequent_enabled", False):
+    grouped = getattr(encoder, "_infrequent_enabled", False) and any(
+        c is not None for c in encoder.infrequent_categories_)  # max_categories set, yet none grouped: plain
+    if encoder.drop is not None or grouped:
         raise Unconvertible("a one-hot encoder that drops or groups categories")
     return g.concat([m for x, cats in zip(xs, encoder.categories_, strict=True) for m in _matches(g, x, cats)])
 

@@ -77,8 +77,8 @@ def build_transform(spec: FabSpec, report: dict) -> Pipeline:
             blocks.append((name, _numeric_steps(f.scale, None, impute), plain))
         if powered:
             blocks.append((f"{name} power", _numeric_steps(f.scale, f.power, impute), powered))
-    if categorical:
-        blocks.append(("categorical", _encoder(f.encode, report["task"], spec.train.seed), categorical))
+    for name, kind, columns in _encodings(f, categorical, report["columns"]):
+        blocks.append((name, _encoder(kind, report["task"], spec.train.seed, f.onehot_max), columns))
     # Text and images are one column each; their transformers read it as a 1-column frame.
     if f.text:
         blocks.append(("text", text_transformer(f.text), [f.text.column]))
@@ -101,9 +101,18 @@ def _numeric_steps(scale: str, power: str | None, impute: bool) -> Pipeline | st
     return Pipeline(steps) if steps else "passthrough"
 
 
-def _encoder(kind: str, task: str, seed: int):  # noqa: ANN202
-    if kind == "onehot":
-        return OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+def _encodings(f, categorical: list[str], columns: dict) -> list[tuple[str, str, list[str]]]:  # noqa: ANN001
+    """(block name, encoding, columns): under auto, one-hot for few categories, target encoding for many."""
+    if f.encode != "auto":
+        return [("categorical", f.encode, categorical)] if categorical else []
+    many = [c for c in categorical if len(columns[c].get("categories") or []) > f.onehot_max]
+    few = [c for c in categorical if c not in many]
+    return [block for block in (("categorical", "onehot", few), ("categorical many", "target", many)) if block[2]]
+
+
+def _encoder(kind: str, task: str, seed: int, onehot_max: int = 50):  # noqa: ANN202
+    if kind == "onehot":  # a column of more categories gets one column for all its rarer ones
+        return OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=onehot_max + 1, sparse_output=False)
     if kind == "ordinal":
         return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
     target_type = task if get_task(task).has_classes else "continuous"

@@ -32,8 +32,9 @@ split:
 
 features:
   scale: standard       # standard | minmax | robust | none
-  encode: onehot        # onehot | ordinal | target
-  combine:{combine}
+  encode: auto          # auto (one-hot up to onehot_max categories, else target encoding) | onehot | ordinal | target
+  onehot_max: {onehot_max}
+  combine:{combine}{text}
 
 train:
   # type: auto | lightgbm | linear | extra_trees | random_forest | ensemble | search | distill | blend,
@@ -90,6 +91,9 @@ gate:
 """
 
 
+ONEHOT_MAX = 50  # features.onehot_max's default: more categories than this are target-encoded
+
+
 @dataclass
 class Written:
     """What `init` found and wrote: the task, each column dropped and why, the gate and why."""
@@ -116,7 +120,8 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: 
     if target not in frame.columns:
         raise DataError(f"--target: column {target!r} is not in {data.name}.{did_you_mean(target, frame.columns)}")
     task, classes = infer_task(frame[target].dropna(), "auto")
-    kind = {c: describe_column(frame[c], 50)["kind"] for c in frame.columns if c != target}
+    info = {c: describe_column(frame[c], ONEHOT_MAX) for c in frame.columns if c != target}
+    kind = {c: i["kind"] for c, i in info.items()}
     dropped = [(c, "an identifier: almost every value distinct, no signal a model can reuse")
                for c, k in kind.items() if k == "identifier"]
     # Columns validate would refuse: dropped here, so the spec written passes its own checks.
@@ -124,6 +129,8 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: 
     dropped += [(c, f"{frame[c].isna().mean():.0%} empty (validate refuses more than {limit:.0%})")
                 for c in frame.columns if c != target and c not in dict(dropped) and frame[c].isna().mean() > limit]
     dropped += _leaks(frame.drop(columns=[c for c, _ in dropped]), target, task)
+    text, more = _text_column([c for c, k in kind.items() if k == "text" and c not in dict(dropped)], frame)
+    dropped += [(c, f"free text: features.text reads one column ({text!r}, the longest texts)") for c in more]
     metric, bound, value, why = _gate(frame[target].dropna(), task, classes)
     try:
         source = data.resolve().relative_to(out.parent.resolve())
@@ -131,13 +138,31 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: 
         source = data.resolve()
     kinds: dict[str, list[str]] = {}  # the kept columns by the kind validate will read them as
     for column in (c for c in kind if c not in dict(dropped)):
-        kinds.setdefault(kind[column], []).append(str(column))
+        many = kind[column] == "categorical" and len(info[column]["categories"]) > ONEHOT_MAX
+        kinds.setdefault("categorical, many values (target-encoded)" if many else kind[column], []).append(str(column))
     combos = _combinations(frame.drop(columns=list(dict(dropped))), target, task)
     text = TEMPLATE.format(name=model_name(data, target), task=task, target=target, source=source, drop=_drop_list(dropped),
                            metric=metric, bound=bound, value=value, why=why, budget=f"{budget:g}s",
-                           kinds=_kinds_comment(kinds), combine=_combine_list(combos))
+                           kinds=_kinds_comment(kinds), combine=_combine_list(combos), text=_text_line(text),
+                           onehot_max=ONEHOT_MAX)
     out.write_text(text, encoding="utf-8")
     return Written(task, dropped, f"{metric} {bound} {value}: {why}", kinds, budget, combos)
+
+
+def _text_column(columns: list[str], frame) -> tuple[str | None, list[str]]:  # noqa: ANN001
+    """The free-text column features.text reads (the one of longest texts), and the others."""
+    if not columns:
+        return None, []
+    words = {c: frame[c].dropna().astype(str).str.len().sum() for c in columns}
+    chosen = max(columns, key=words.get)
+    return chosen, [c for c in columns if c != chosen]
+
+
+def _text_line(column: str | None) -> str:
+    if column is None:
+        return ""
+    return ("\n  # free text as word and bigram TF-IDF, the 1,000 most frequent (method: minilm_embedding for short texts)"
+            f"\n  text: {{column: {_yaml_list([column])[1:-1]}, method: tfidf, vocab_size: 1000, min_count: 2}}")
 
 
 def _combinations(frame, target: str, task: str) -> list:  # noqa: ANN001

@@ -106,7 +106,14 @@ class FeaturesConfig(Section):
     scale: Literal["standard", "minmax", "robust", "none"] = Field("standard", description="Numeric scaling.")
     power: Literal["none", "log", "yeo-johnson"] = Field("none", description="Transform for skewed columns.")
     power_columns: list[str] = Field(default_factory=list, description="Columns the power transform applies to.")
-    encode: Literal["onehot", "ordinal", "target"] = Field("onehot", description="Categorical encoding.")
+    encode: Literal["auto", "onehot", "ordinal", "target"] = Field(
+        "auto", description="Categorical encoding. auto: one-hot for a column of at most onehot_max categories, "
+        "target encoding (cross-fitted on the training rows) for one of more.",
+    )
+    onehot_max: int = Field(
+        50, ge=2, description="auto and onehot: the most categories one-hot columns are made for; onehot groups "
+        "the rarer ones of a column with more into one column.",
+    )
     combine: list[Combination] = Field(default_factory=list, description="New columns from pairs of columns.")
     exclude: list[str] = Field(
         default_factory=list, description="Input columns that only make combinations or windows: the model does not "

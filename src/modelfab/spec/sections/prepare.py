@@ -12,7 +12,9 @@ from modelfab.spec.sections.base import Section
 class ValidateConfig(Section):
     max_missing_rate: float = Field(0.5, ge=0, le=1, description="A column missing more than this is an error.")
     max_categories: int = Field(
-        50, ge=2, description="A text column with more distinct values than this is treated as an identifier."
+        50, ge=2, description="A text column with more distinct values than this is free text if its cells hold "
+        "several words, a many-valued category if its values repeat (features.encode: auto target-encodes it), "
+        "else an identifier."
     )
     min_rows: int = Field(20, ge=2, description="Fewer rows than this is an error.")
 
