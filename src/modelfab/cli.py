@@ -205,6 +205,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
     budget: Annotated[str, typer.Option("--budget", help="train.time_budget: the train stage's time at most "
                                         "(120s, 5m, 2h).")] = "120s",
+    time: Annotated[str | None, typer.Option("--time", help="data.time: the column of when each row's outcome is "
+                                             "known; a date column recorded after it is dropped as a leak.")] = None,
 ) -> None:
     """Write a commented fab.yaml for DATA, inferring the task from TARGET."""
     from modelfab.pipelines.scaffold import write_spec
@@ -214,7 +216,7 @@ def init(
         seconds = float(parse_duration(budget, "--budget"))
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
-    written = write_spec(data, target, output, force, seconds)
+    written = write_spec(data, target, output, force, seconds, time)
     for kind, columns in sorted(written.kinds.items()):
         shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
         out.print(f"columns: {kind} ({len(columns)}): {escape(shown)}", highlight=False)

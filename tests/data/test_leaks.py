@@ -72,3 +72,45 @@ def test_a_model_is_named_after_what_the_file_says():
     assert model_name(Path("/plant/line3/ai4i2020.csv"), "Machine failure") == "ai4i2020"
     assert model_name(Path("/plant/press-line/data.csv"), "defect") == "press-line"
     assert model_name(Path("/data/train.csv"), "Tool Wear") == "tool-wear"
+
+
+def timed(n: int = 600) -> pd.DataFrame:
+    """Machines with when each outcome was known, a service date after it (missing on a third of
+    the rows, in two formats), and an install date before it."""
+    frame = machine_table(n)
+    rng = np.random.default_rng(5)
+    known = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 300 * 24, n), unit="h")
+    filled = np.arange(n) % 3 > 0
+    repair = known + pd.to_timedelta(rng.integers(2, 72, n), unit="h")
+    frame["checked at"] = known.strftime("%Y-%m-%d %H:%M")
+    frame["repaired"] = np.where(filled, [t.strftime("%d %b %Y %H:%M") if i % 2 else t.isoformat()
+                                          for i, t in enumerate(repair)], None)
+    frame["installed"] = (known - pd.to_timedelta(rng.integers(30, 900, n), unit="D")).strftime("%Y-%m-%d")
+    return frame
+
+
+def test_a_date_recorded_after_data_time_is_a_leak():
+    leaks = find_leaks(timed(), "Machine failure", "binary", time="checked at")
+    assert [leak.columns for leak in leaks] == [("repaired",)]
+    assert "recorded after data.time 'checked at' on 100.0% of the rows where it is filled" in leaks[0].evidence
+    assert "days later" in leaks[0].evidence
+    assert find_leaks(timed(), "Machine failure", "binary") == []  # without data.time, no moment to compare
+
+
+def test_init_with_time_drops_it_and_run_warns_of_it(tmp_path):
+    from modelfab.data.validate import build_report
+    from modelfab.spec import parse_spec
+
+    timed().to_csv(tmp_path / "m.csv", index=False)
+    result = CliRunner().invoke(app, ["init", str(tmp_path / "m.csv"), "--target", "Machine failure", "--time",
+                                      "checked at", "-o", str(tmp_path / "fab.yaml"), "--budget", "4s"])
+    assert result.exit_code == 0, result.output
+    spec = yaml.safe_load((tmp_path / "fab.yaml").read_text())
+    assert spec["data"]["time"] == "checked at" and "repaired" in spec["data"]["drop"]
+    assert "'repaired': leaks the answer: recorded after data.time" in " ".join(result.output.split())
+    kept = parse_spec("name: t\ndata: {source: m.csv, target: Machine failure, drop: [UDI], time: checked at}\n")
+    warnings = build_report(timed(), kept, "m.csv")["warnings"]
+    assert any("'repaired' leaks the answer: recorded after data.time" in w for w in warnings)
+    wrong = CliRunner().invoke(app, ["init", str(tmp_path / "m.csv"), "--target", "Machine failure", "--time",
+                                     "checked", "-o", str(tmp_path / "f2.yaml")])
+    assert wrong.exit_code != 0 and "--time: column 'checked' is not in m.csv" in wrong.output

@@ -155,3 +155,22 @@ def test_many_valued_text_is_a_category_free_text_or_an_identifier(machines):
     assert any("'note' is free text" in w and "features.text" in w for w in report["warnings"])
     named = build_report(many_valued(machines), spec(extra="features: {text: {column: note, method: tfidf}}"), "d.csv")
     assert named["text"] == ["note"]
+
+
+def test_dates_in_mixed_formats_are_read_row_by_row_and_the_rest_reported(machines):
+    days = pd.date_range("2026-01-01", periods=len(machines), freq="h")
+    cells = [d.strftime("%Y-%m-%d %H:%M") if i % 3 else d.strftime("%d %b %Y") for i, d in enumerate(days)]
+    cells[7], cells[11] = "not recorded", "31/31/2026"
+    report = build_report(machines.assign(made=cells), spec(), "d.csv")
+    assert report["columns"]["made"]["kind"] == "datetime" and "made" in report["datetime"]
+    said = [w for w in report["warnings"] if "'made'" in w]
+    assert said == ["column 'made' holds dates, but 2 filled cells are not dates in any format "
+                    "(e.g. 'not recorded', '31/31/2026') and count as missing"]
+
+
+def test_no_column_left_names_each_and_why(machines):
+    frame = pd.DataFrame({"Machine failure": machines["Machine failure"], "serial": [f"S{i}" for i in range(len(machines))],
+                          "line": 3, "UDI": machines["UDI"]})
+    with pytest.raises(DataError, match=r"no feature columns are left; left out: 'serial' \(an identifier\); "
+                                        r"'line' \(one value only\); 'UDI' \(data.drop\)"):
+        build_report(frame, spec(), "d.csv")

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 import modelfab
-from modelfab.data.validate import describe_column, is_dates
+from modelfab.data.dates import is_dates
+from modelfab.data.validate import describe_column
 from modelfab.features.rows import date_parts
 from modelfab.package.predictor import Predictor
 

@@ -5,7 +5,10 @@ Two kinds, each with its evidence:
   (values) of a small tree on that one column, at least `SCORE` (0.99);
 - a set of two-valued columns whose OR (or AND) is the target on at least `AGREE` of the rows,
   as AI4I's five failure modes are of `Machine failure`: each column alone may be rare, so no
-  single-column score finds them.
+  single-column score finds them;
+- with `data.time` (when the outcome is known), a date column that is later than it on at least
+  `AFTER` of the rows where it is filled (a repair date, an inspection after the failure): it was
+  recorded after the outcome, so no prediction made in time can have it.
 Only the training rows should be given: the figures are what a model would learn from.
 """
 
@@ -18,6 +21,7 @@ import pandas as pd
 
 SCORE = 0.99  # out-of-fold ROC-AUC or R² of one column at which it is called a leak
 AGREE = 0.995  # share of rows on which an OR or AND of flags equals a binary target
+AFTER = 0.99  # share of filled rows on which a date column is later than data.time
 MAX_ROWS = 20_000  # rows sampled for the per-column check: enough to see a near-perfect column
 
 
@@ -27,8 +31,10 @@ class Leak:
     evidence: str
 
 
-def find_leaks(frame: pd.DataFrame, target: str, task: str, seed: int = 0) -> list[Leak]:
+def find_leaks(frame: pd.DataFrame, target: str, task: str, seed: int = 0, time: str | None = None) -> list[Leak]:
     """The leaks in `frame` (its training rows), one column or one set of flags each."""
+    late = after_time(frame.drop(columns=[target]), time) if time else []
+    frame = frame.drop(columns=[c for leak in late for c in leak.columns])
     rows = frame[frame[target].notna()]
     if len(rows) > MAX_ROWS:
         rows = rows.sample(MAX_ROWS, random_state=seed)
@@ -38,7 +44,39 @@ def find_leaks(frame: pd.DataFrame, target: str, task: str, seed: int = 0) -> li
     if task == "binary":
         flags = [c for c in rows.columns if c != target and c not in found and _two_valued(rows[c])]
         leaks += _flag_sets(rows, flags, y)
-    return leaks
+    return late + leaks
+
+
+def after_time(frame: pd.DataFrame, time: str) -> list[Leak]:
+    """Date columns recorded after `time`, the moment the outcome is known (no model fits: cheap)."""
+    from modelfab.data.dates import is_dates, parse_dates
+
+    def dates(col: pd.Series) -> pd.Series | None:
+        return parse_dates(col) if pd.api.types.is_datetime64_any_dtype(col) or is_dates(col) else None
+
+    at = dates(frame[time])
+    if at is None:
+        return []  # a cycle count or a step number: nothing to compare a date with
+    out = []
+    for name in (c for c in frame.columns if c != time):
+        when = dates(frame[name])
+        both = None if when is None else when.notna() & at.notna()
+        if both is None or both.sum() < 10:
+            continue
+        lag = when[both] - at[both]
+        later = float((lag > pd.Timedelta(0)).mean())
+        if later >= AFTER:
+            out.append(Leak((str(name),), f"recorded after data.time {time!r} on {later:.1%} of the rows where it is "
+                                          f"filled (median {_duration(lag.median())} later)"))
+    return out
+
+
+def _duration(delta: pd.Timedelta) -> str:
+    seconds = delta.total_seconds()
+    for unit, size in (("days", 86_400), ("hours", 3_600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def _alone(col: pd.Series, y: pd.Series, task: str, seed: int) -> Leak | None:

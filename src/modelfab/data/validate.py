@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from modelfab.artifacts import DataReport, RawTable
+from modelfab.data.dates import is_dates, parse_dates
 from modelfab.errors import DataError, did_you_mean
 from modelfab.pipeline import stage
 from modelfab.spec.schema import FabSpec, ValidateConfig
@@ -42,6 +43,7 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
     task, classes, positive = target_classes(target, spec, source)
 
     columns, warnings, problems, empty = {}, [], [], []
+    left_out: dict[str, str] = {}  # column -> why it is not a feature, for the error when none is left
     excluded = {data.target, *data.drop, *([data.entity] if data.entity else [])}
     features = []
     modal = _modal_columns(spec)
@@ -61,24 +63,20 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
             (problems if spec.clean.invalid == "error" else warnings).append(said)
         columns[name] = info
         if name in excluded:
+            if name in data.drop or name == data.entity:
+                left_out[name] = "data.drop" if name in data.drop else "data.entity"
             continue
-        if info["kind"] == "text" and name not in modal:
-            warnings.append(f"column {name!r} is free text and is not used as a feature; name it in features.text "
-                            "(method: tfidf) to use it, or list it in data.drop to silence this")
-            continue
-        if info["kind"] == "identifier":
-            warnings.append(
-                f"column {name!r} looks like an identifier ({info['n_unique']} distinct values in "
-                f"{len(frame)} rows) and is not used as a feature; list it in data.drop to silence this"
-            )
-            continue
-        if info["missing_rate"] > cfg.max_missing_rate:
+        if info["kind"] == "datetime" and info.get("unparsed"):
+            warnings.append(unparsed_dates(name, info["unparsed"]))
+        why, warning = _left_out(name, info, name in modal, len(frame), cfg.max_missing_rate)
+        if warning:
+            warnings.append(warning)
+        if why == "missing":
             empty.append(f"{name!r} is {info['missing_rate']:.0%} missing")
-            continue
-        if info["kind"] == "constant":
-            warnings.append(f"column {name!r} holds one value only and is not used as a feature")
-            continue
-        features.append(name)
+        elif why:
+            left_out[name] = why
+        else:
+            features.append(name)
     if empty:  # every problem at once: one run to learn them all, not one per column
         limit = f"validate.max_missing_rate {cfg.max_missing_rate:.0%}"
         problems.append(f"column {empty[0]}, more than {limit}; drop it (data.drop) or raise the limit" if len(empty) == 1
@@ -89,9 +87,10 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         raise DataError(f"{source} has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
                         + "\n".join(f"  - {p}" for p in problems))
     if not features:
-        constant = [n for n, i in columns.items() if i["kind"] == "constant" and n != data.target]
-        said = f" ({len(constant)} hold one value only: every feature column is constant)" if constant else ""
-        raise DataError(f"{source}: no feature columns are left after data.drop and identifiers{said}")
+        said = "; ".join(f"{name!r} ({why})" for name, why in list(left_out.items())[:12])
+        more = f" and {len(left_out) - 12} more" if len(left_out) > 12 else ""
+        raise DataError(f"{source}: no feature columns are left; left out: {said}{more}")
+    warnings += _late_columns(frame, [f for f in features if columns[f]["kind"] == "datetime"], data.time)
     return {
         "source": source,
         "rows": len(frame),
@@ -110,6 +109,37 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         "columns": columns,
         "warnings": warnings,
     }
+
+
+def _late_columns(frame: pd.DataFrame, dates: list[str], time: str | None) -> list[str]:
+    """Warnings for date features recorded after data.time (the outcome's moment): leaks."""
+    from modelfab.data.leaks import after_time
+
+    if not time or not dates or time not in frame.columns:
+        return []
+    return [f"column {leak.columns[0]!r} leaks the answer: {leak.evidence}; list it in data.drop"
+            for leak in after_time(frame[[time, *[d for d in dates if d != time]]], time)]
+
+
+def _left_out(name: str, info: dict, modal: bool, rows: int, max_missing: float) -> tuple[str | None, str | None]:
+    """Why a column is not a feature ("missing" when too empty: an error), and what to warn."""
+    if info["kind"] == "text" and not modal:
+        return "free text", (f"column {name!r} is free text and is not used as a feature; name it in features.text "
+                             "(method: tfidf) to use it, or list it in data.drop to silence this")
+    if info["kind"] == "identifier":
+        return "an identifier", (f"column {name!r} looks like an identifier ({info['n_unique']} distinct values in "
+                                 f"{rows} rows) and is not used as a feature; list it in data.drop to silence this")
+    if info["missing_rate"] > max_missing:
+        return "missing", None
+    if info["kind"] == "constant":
+        return "one value only", f"column {name!r} holds one value only and is not used as a feature"
+    return None, None
+
+
+def unparsed_dates(name: str, unparsed: dict) -> str:
+    shown = ", ".join(repr(v) for v in unparsed["examples"])
+    return (f"column {name!r} holds dates, but {unparsed['cells']} filled cells are not dates in any format "
+            f"(e.g. {shown}) and count as missing")
 
 
 NUMBERS_AT_LEAST = 0.95  # of a column's filled cells, for the rest to be typos in a column of numbers
@@ -254,6 +284,7 @@ def describe_column(col: pd.Series, max_categories: int) -> dict:
         info["kind"] = "constant"
     elif pd.api.types.is_datetime64_any_dtype(col) or is_dates(col):
         info["kind"] = "datetime"
+        info.update(_unparsed(col))
     elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
         values = col.to_numpy(dtype=float, na_value=np.nan)  # no copy for float columns
         info.update(kind="numeric", min=float(np.nanmin(values)), max=float(np.nanmax(values)),
@@ -276,29 +307,21 @@ REPEATS = 0.5  # distinct values per filled cell at most, for a many-valued text
 WORDS_AT_LEAST = 3  # the median words per cell of free text (notes, defect descriptions)
 
 
+def _unparsed(col: pd.Series) -> dict:
+    """A text date column's filled cells that parse in no format (mixed formats are read row by row)."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return {}
+    bad = col[col.notna() & parse_dates(col).isna()]
+    if not len(bad):
+        return {}
+    return {"unparsed": {"cells": int(len(bad)), "examples": bad.astype(str).unique()[:5].tolist()}}
+
+
 def is_free_text(col: pd.Series) -> bool:
     """Text of several words per cell: read by TF-IDF, not as one category per distinct value."""
     sample = col.dropna().astype(str)
     sample = sample.iloc[:: max(len(sample) // 500, 1)][:500]
     return bool(len(sample)) and float(sample.str.count(r"[^\W\d_]+").median()) >= WORDS_AT_LEAST
-
-
-DATES_AT_LEAST = 0.95  # of a sample of a text column's filled cells, for it to be a column of dates
-
-
-def is_dates(col: pd.Series) -> bool:
-    """Text that reads as dates or times (one format or several), not as plain numbers or words."""
-    if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
-        return False
-    sample = col.dropna().astype(str)
-    sample = sample.iloc[:: max(len(sample) // 200, 1)][:200]
-    if not len(sample) or sample.str.fullmatch(r"[+-]?\d+([.,]\d+)?").mean() > 0.5:
-        return False  # numbers (a year alone, a code) are not dates
-    if sample.str.contains(r"\d").mean() < DATES_AT_LEAST:
-        return False
-    from modelfab.data.dates import parse_dates
-
-    return bool(parse_dates(sample).notna().mean() >= DATES_AT_LEAST)
 
 
 def distinct_count(col: pd.Series) -> int:

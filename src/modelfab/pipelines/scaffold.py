@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelfab.artifacts.store import atomic_write_text
 from modelfab.errors import DataError, FabError, did_you_mean
 from modelfab.spec.sections.prepare import ValidateConfig
 from modelfab.tasks import LOWER_IS_BETTER, get_task
@@ -20,7 +21,7 @@ task: {task}            # auto | binary | multiclass | regression (inferred from
 
 data:
   source: {source}
-  target: {target}
+  target: {target}{time}
   drop:{drop}
 # the columns kept, by kind:
 {kinds}
@@ -106,7 +107,8 @@ class Written:
     combined: list = field(default_factory=list)  # features/combos.py Found: the new columns written
 
 
-def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: float = 120.0) -> Written:
+def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: float = 120.0,
+               time: str | None = None) -> Written:
     """Write fab.yaml for DATA: the task, the columns to drop (identifiers, leaks, mostly empty
     ones, each with its reason as a comment), and a gate no constant answer passes."""
     from modelfab.data.read import read_table
@@ -119,34 +121,45 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: 
     frame = read_table(data, key="DATA")
     if target not in frame.columns:
         raise DataError(f"--target: column {target!r} is not in {data.name}.{did_you_mean(target, frame.columns)}")
+    if time is not None and time not in frame.columns:
+        raise DataError(f"--time: column {time!r} is not in {data.name}.{did_you_mean(time, frame.columns)}")
     task, classes = infer_task(frame[target].dropna(), "auto")
     info = {c: describe_column(frame[c], ONEHOT_MAX) for c in frame.columns if c != target}
+    dropped, text = _dropped(frame, info, target, task, time)
+    metric, bound, value, why = _gate(frame[target].dropna(), task, classes)
+    kinds = _kinds(info, dict(dropped))
+    combos = _combinations(frame.drop(columns=list(dict(dropped))), target, task)
+    spec = TEMPLATE.format(name=model_name(data, target), task=task, target=target, source=_relative(data, out),
+                           drop=_drop_list(dropped), metric=metric, bound=bound, value=value, why=why,
+                           budget=f"{budget:g}s", kinds=_kinds_comment(kinds), combine=_combine_list(combos),
+                           text=_text_line(text), time=_time_line(time), onehot_max=ONEHOT_MAX)
+    atomic_write_text(out, spec)
+    return Written(task, dropped, f"{metric} {bound} {value}: {why}", kinds, budget, combos)
+
+
+def _dropped(frame, info: dict, target: str, task: str, time: str | None) -> tuple[list, str | None]:  # noqa: ANN001
+    """(column, why) for each column left out, and the free-text column features.text reads."""
     kind = {c: i["kind"] for c, i in info.items()}
     dropped = [(c, "an identifier: almost every value distinct, no signal a model can reuse")
-               for c, k in kind.items() if k == "identifier"]
+               for c, k in kind.items() if k == "identifier" and c != time]
     # Columns validate would refuse: dropped here, so the spec written passes its own checks.
     limit = ValidateConfig().max_missing_rate
     dropped += [(c, f"{frame[c].isna().mean():.0%} empty (validate refuses more than {limit:.0%})")
                 for c in frame.columns if c != target and c not in dict(dropped) and frame[c].isna().mean() > limit]
-    dropped += _leaks(frame.drop(columns=[c for c, _ in dropped]), target, task)
+    dropped += _leaks(frame.drop(columns=[c for c, _ in dropped if c != time]), target, task, time)
     text, more = _text_column([c for c, k in kind.items() if k == "text" and c not in dict(dropped)], frame)
     dropped += [(c, f"free text: features.text reads one column ({text!r}, the longest texts)") for c in more]
-    metric, bound, value, why = _gate(frame[target].dropna(), task, classes)
-    try:
-        source = data.resolve().relative_to(out.parent.resolve())
-    except ValueError:
-        source = data.resolve()
-    kinds: dict[str, list[str]] = {}  # the kept columns by the kind validate will read them as
-    for column in (c for c in kind if c not in dict(dropped)):
-        many = kind[column] == "categorical" and len(info[column]["categories"]) > ONEHOT_MAX
-        kinds.setdefault("categorical, many values (target-encoded)" if many else kind[column], []).append(str(column))
-    combos = _combinations(frame.drop(columns=list(dict(dropped))), target, task)
-    text = TEMPLATE.format(name=model_name(data, target), task=task, target=target, source=source, drop=_drop_list(dropped),
-                           metric=metric, bound=bound, value=value, why=why, budget=f"{budget:g}s",
-                           kinds=_kinds_comment(kinds), combine=_combine_list(combos), text=_text_line(text),
-                           onehot_max=ONEHOT_MAX)
-    out.write_text(text, encoding="utf-8")
-    return Written(task, dropped, f"{metric} {bound} {value}: {why}", kinds, budget, combos)
+    return dropped, text
+
+
+def _kinds(info: dict, dropped: dict) -> dict[str, list[str]]:
+    """The kept columns by the kind validate will read them as."""
+    kinds: dict[str, list[str]] = {}
+    for column in (c for c in info if c not in dropped):
+        kind = info[column]["kind"]
+        many = kind == "categorical" and len(info[column]["categories"]) > ONEHOT_MAX
+        kinds.setdefault("categorical, many values (target-encoded)" if many else kind, []).append(str(column))
+    return kinds
 
 
 def _text_column(columns: list[str], frame) -> tuple[str | None, list[str]]:  # noqa: ANN001
@@ -156,6 +169,12 @@ def _text_column(columns: list[str], frame) -> tuple[str | None, list[str]]:  # 
     words = {c: frame[c].dropna().astype(str).str.len().sum() for c in columns}
     chosen = max(columns, key=words.get)
     return chosen, [c for c in columns if c != chosen]
+
+
+def _time_line(time: str | None) -> str:
+    if time is None:
+        return ""
+    return f"\n  time: {_yaml_list([time])[1:-1]}          # when the outcome is known: a date column later than it leaks"
 
 
 def _text_line(column: str | None) -> str:
@@ -207,12 +226,12 @@ def model_name(data: Path, target: str) -> str:
     return "model"
 
 
-def _leaks(frame, target: str, task: str) -> list[tuple[str, str]]:  # noqa: ANN001
+def _leaks(frame, target: str, task: str, time: str | None = None) -> list[tuple[str, str]]:  # noqa: ANN001
     """Columns that leak the answer, each with the evidence (data/leaks.py)."""
     from modelfab.data.leaks import find_leaks
 
     out = []
-    for leak in find_leaks(frame, target, task):
+    for leak in find_leaks(frame, target, task, time=time):
         others = list(leak.columns)
         for column in leak.columns:
             joint = f" ({', '.join(others)})" if len(others) > 1 else ""
@@ -266,7 +285,7 @@ def _write_image_spec(folder: Path, target: str, out: Path) -> Written:
     name = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in folder.resolve().name).strip("-") or "images"
     shown = ", ".join(classes[:8]) + (", ..." if len(classes) > 8 else "")
     text = IMAGE_TEMPLATE.format(name=name, task=task, target=target, source=_relative(folder, out), classes=shown)
-    out.write_text(text, encoding="utf-8")
+    atomic_write_text(out, text)
     return Written(task)
 
 
