@@ -3,6 +3,7 @@ same training and test rows with the same time budget, one at a time (issue #25)
 
     bash benchmarks/peers/setup_autogluon.sh           # once: AutoGluon in its own venv
     python benchmarks/bench_auto.py [--budget 120] [--only ai4i,steel,fd001] [--skip-peer]
+    python benchmarks/bench_auto.py --timeouts 10,30,60   # type: search's timeout kept (wall / timeout)
 
 Each table is cut once (seeded) into train.csv and test.csv. modelfab gets the spec `init` writes
 for train.csv (its drops, its gate, `type: auto`), with test.csv as `data.test`; no feature is
@@ -148,12 +149,46 @@ def autogluon(train: Path, test: Path, target: str, metric: str, budget: float, 
     return {"metric": score(metric, truth, np.asarray(result["pred"])), "fit_s": result["fit_s"], "wall_s": wall}
 
 
+def timeouts(limits: list[float]) -> None:
+    """`type: search` on AI4I's columns with a slow LightGBM (many small rounds): the wall time of
+    the whole search, refit included, against its timeout. Before deadlines it ran 189-367 s for
+    timeout 120 (issue #25): only new trials were stopped."""
+    from modelfab.models import make_model
+    from modelfab.spec.schema import LightGBMConfig, SearchConfig
+
+    frame, target, _ = ai4i()
+    frame = frame.drop(columns=["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"])
+    frame["Type"] = frame["Type"].map({"L": 0, "M": 1, "H": 2})
+    X, y = frame.drop(columns=[target]).to_numpy(np.float32), frame[target].to_numpy()
+    slow = LightGBMConfig(n_estimators=20_000, learning_rate=0.002, early_stopping_rounds=2000, max_bin=1023)
+    rows = []
+    for limit in limits:
+        config = SearchConfig(model=slow, trials=200, folds=5, timeout=limit)
+        started = time.perf_counter()
+        model = make_model(config, "binary", 2).fit(X[:8000], y[:8000], X[8000:], y[8000:])
+        wall = time.perf_counter() - started
+        states = [t["state"] for t in model.trials_]
+        rows.append([f"{limit:g}", f"{wall:.1f}", f"{wall / limit:.2f}x", states.count("COMPLETE"),
+                     states.count("PRUNED"), model.best_.booster_.num_trees()])
+        print(f"timeout {limit:g}: {wall:.1f} s", file=sys.stderr, flush=True)
+    header = ["timeout s", "search wall s (refit included)", "wall / timeout", "trials complete", "pruned",
+              "refit's trees"]
+    print("\n### type: search, timeout kept (AI4I, slow LightGBM: 20,000 rounds at learning rate 0.002)\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget", type=float, default=120.0)
     parser.add_argument("--only", default=",".join(TABLES))
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--timeouts", help="comma-separated seconds: measure type: search's timeout instead")
     args = parser.parse_args()
+    if args.timeouts:
+        return timeouts([float(t) for t in args.timeouts.split(",")])
     rows = []
     for name in args.only.split(","):
         frame, target, metric = TABLES[name]()

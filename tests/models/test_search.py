@@ -177,3 +177,28 @@ def test_a_search_runs_through_the_pipeline_and_registers(tmp_path):
                if r.data.tags.get("modelfab.run_id") == out["run_id"]]
     history = client.get_metric_history(mlrun.info.run_id, "train.trial_loss")
     assert sorted(m.step for m in history) == [t["number"] for t in trials if t["state"] == "COMPLETE"]
+
+
+def test_a_timeout_gives_each_later_fit_a_deadline_before_the_refit_must_start(monkeypatch):
+    """Trials after the first stop growing early enough for the refit, and the refit at the timeout."""
+    import time
+
+    from modelfab.models.base import deadline_of
+
+    seen = []
+    fit = LightGBMModel.fit
+
+    def spy(self, X, y, *args, **kwargs):
+        seen.append((len(X), deadline_of(self)))
+        return fit(self, X, y, *args, **kwargs)
+
+    monkeypatch.setattr(LightGBMModel, "fit", spy)
+    X, y = data(300, seed=4)
+    started = time.monotonic()
+    config = SearchConfig(model=LightGBMConfig(n_estimators=20), trials=3, folds=3, prune=False, timeout=60)
+    make_model(config, "binary", 2).fit(X[:250], y[:250], X[250:], y[250:])
+    trials, refit = seen[:-1], seen[-1]
+    assert [d for _, d in trials[:3]] == [None] * 3  # the first trial always runs in full
+    assert all(d is not None and started < d < started + 60 for _, d in trials[3:]) and len(trials) == 9
+    assert refit[0] == 300 and refit[1] == pytest.approx(started + 60, abs=1.0)
+    assert max(d for _, d in trials[3:]) < refit[1]  # trials end before the refit's deadline

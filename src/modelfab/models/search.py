@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from modelfab.artifacts import read_json, write_json
-from modelfab.models.base import Contributions, ModelFamily, Progress, as_matrix
+from modelfab.models.base import Contributions, ModelFamily, Progress, TrainContext, as_matrix
 from modelfab.models.ensemble import _loss, cv_folds
 
 FILE = "search.json"
@@ -42,13 +42,20 @@ class SearchModel(ModelFamily):
         family, space = family_of(c.model.type), space_of(c)
         best: dict[str, Any] = {"loss": np.inf}
         started = time.perf_counter()
+        clock = _Clock(c.timeout, len(folds))
 
         def objective(trial: optuna.Trial) -> float:
             config = propose(trial, c.model, space)
             scores, losses, fitted = None, [], []
             for step, (train_at, held_at) in enumerate(folds):
+                if trial.number and clock.past():  # its folds cannot finish before the refit must start
+                    trial.study.stop()
+                    raise optuna.TrialPruned()
                 model = family(family.fold_config(config), self.task, self.n_classes)
+                model.context = TrainContext(deadline=clock.trials_end() if trial.number else None)
+                begun = time.monotonic()
                 model.fit(X[train_at], y[train_at], X[held_at], y[held_at])
+                clock.fold_took(time.monotonic() - begun)
                 if scores is None:
                     scores = np.zeros((len(y), *model.valid_scores_.shape[1:]))
                 scores[held_at] = model.valid_scores_
@@ -83,11 +90,12 @@ class SearchModel(ModelFamily):
         )
         # The first trial always runs, whatever the time budget: a search must have a result.
         study.optimize(objective, n_trials=1, callbacks=[report])
-        left = None if c.timeout is None else c.timeout - (time.perf_counter() - started)
+        left = clock.trials_left()
         if c.trials > 1 and (left is None or left > 0):
             study.optimize(objective, n_trials=c.trials - 1, timeout=left, callbacks=[report])
-        final = family.all_rows_config(best["config"], best["fitted"])
-        self.best_ = family(final, self.task, self.n_classes).fit(X, y)
+        final = family(family.all_rows_config(best["config"], best["fitted"]), self.task, self.n_classes)
+        final.context = TrainContext(deadline=clock.refit_end())  # the refit too stops growing at the timeout
+        self.best_ = final.fit(X, y)
         self.trials_ = [_trial_record(t) for t in study.trials]
         self.summary_ = {"best_trial": best["number"], "best_loss": best["loss"], "trials": len(study.trials),
                          "pruned": sum(t["state"] == "PRUNED" for t in self.trials_),
@@ -152,6 +160,37 @@ def propose(trial: Any, base: Any, space: dict) -> Any:
         else:
             values[key] = trial.suggest_float(key, rng.low, rng.high, log=rng.log)
     return with_values(base, values)
+
+
+class _Clock:
+    """`timeout` as a hard limit (on `time.monotonic()`): trials stop starting, and a trial in flight
+    stops growing, early enough for the refit on all rows, guessed from the slowest fold so far
+    (all rows are k/(k-1) of a fold's; 1.5x for safety). No timeout: no deadlines."""
+
+    def __init__(self, timeout: float | None, folds: int) -> None:
+        self.end = None if timeout is None else time.monotonic() + timeout
+        self.scale = 1.5 * folds / max(folds - 1, 1)
+        self.slowest = 0.0
+
+    def fold_took(self, seconds: float) -> None:
+        self.slowest = max(self.slowest, seconds)
+
+    def trials_end(self) -> float | None:
+        return None if self.end is None else self.end - self.scale * self.slowest
+
+    def refit_end(self) -> float | None:
+        """The timeout, unless the first trial (which always runs) spent it: then the refit's own guess."""
+        if self.end is None:
+            return None
+        return max(self.end, time.monotonic() + self.scale * self.slowest)
+
+    def past(self) -> bool:
+        end = self.trials_end()
+        return end is not None and time.monotonic() >= end
+
+    def trials_left(self) -> float | None:
+        end = self.trials_end()
+        return None if end is None else end - time.monotonic()
 
 
 def _trial_record(trial: Any) -> dict:

@@ -161,7 +161,7 @@ class SearchConfig(ModelConfig):
       type: search
       model: {type: lightgbm, n_estimators: 2000, early_stopping_rounds: 100}
       trials: 40
-      timeout: 600            # seconds; no new trial starts after this
+      timeout: 600            # seconds at most, the refit on all rows included
       space:
         learning_rate: {low: 0.01, high: 0.2, log: true}
         num_leaves: {low: 4, high: 64, log: true}
@@ -176,8 +176,9 @@ class SearchConfig(ModelConfig):
     )
     trials: int = Field(30, ge=1, le=10_000, description="Trials at most.")
     timeout: float | None = Field(
-        None, gt=0, description="Seconds of searching at most: no new trial starts after this, though the first "
-        "always runs (results then depend on the machine's speed; `trials` alone keeps a run reproducible).",
+        None, gt=0, description="Seconds at most, the refit on all rows included: trials stop starting, and one in "
+        "flight stops growing (LightGBM rounds, forest trees, net epochs), in time for the refit; the first trial "
+        "always runs in full (results then depend on the machine's speed; `trials` alone keeps a run reproducible).",
     )
     folds: int = Field(5, ge=2, le=20, description="Cross-validation folds that score each trial.")
     prune: bool = Field(True, description="Stop a trial after a fold when it is behind the median of earlier trials.")
