@@ -202,7 +202,7 @@ def test_a_typo_in_a_column_of_numbers_is_counted_and_said_not_dropped(tmp_path,
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     said = " ".join(summary["warnings"])
-    assert "'Torque [Nm]': 1 cells are not finite numbers (line 19: 'abc')" in said, said  # row 17: line 19 of the file
+    assert "'Torque [Nm]': 1 cell is not a finite number (line 19: 'abc')" in said, said  # row 17: line 19 of the file
     from modelfab.artifacts import read_json
     from modelfab.spec import load_spec
 
@@ -211,7 +211,7 @@ def test_a_typo_in_a_column_of_numbers_is_counted_and_said_not_dropped(tmp_path,
     assert "Torque [Nm]" in read_json(report)["numeric"]  # still a feature, the typo a gap
 
     strict = write_project(tmp_path / "strict", frame, BINARY_SPEC + "clean: {invalid: error}\n")
-    assert_clean_error(cli("run", strict), "column 'Torque [Nm]' holds numbers but 1 cells are not finite",
+    assert_clean_error(cli("run", strict), "column 'Torque [Nm]' holds numbers but 1 cell is not a finite",
                        "line 19: 'abc'", code=3)
     # prediction repairs the same way training did: the typo is a gap, not a refusal
     rows = tmp_path / "rows.csv"
@@ -284,3 +284,15 @@ def test_predict_reads_a_file_as_the_spec_reads_the_training_file(tmp_path, mach
         result = cli("predict", tmp_path / name, "--model", "machines", "-o", tmp_path / "out.csv", "--spec", path)
         assert result.exit_code == 0, result.output
         assert len(pd.read_csv(tmp_path / "out.csv")) == 12
+
+
+def test_init_reads_a_column_of_numbers_with_a_typo_as_numbers(tmp_path, machines):
+    frame = machines.astype({"Torque [Nm]": object})
+    frame.loc[17, "Torque [Nm]"] = "abc"
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    result = cli("init", tmp_path / "m.csv", "--target", "Machine failure", "-o", tmp_path / "fab.yaml", "--budget", "4s")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "columns: numeric (3): Torque [Nm]" in said and "data.drop: 'Torque" not in said
+    assert "clean.invalid: column 'Torque [Nm]': 1 cell is not a finite number (line 19: 'abc')" in said
+    assert "#   column 'Torque [Nm]': 1 cell is not a finite number" in (tmp_path / "fab.yaml").read_text()

@@ -220,6 +220,8 @@ def init(
     for kind, columns in sorted(written.kinds.items()):
         shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
         out.print(f"columns: {kind} ({len(columns)}): {escape(shown)}", highlight=False)
+    for said in written.repaired.values():
+        out.print(f"clean.invalid: {escape(said)}", highlight=False)
     for column, why in written.dropped[:20]:
         out.print(f"data.drop: {escape(repr(column))}: {escape(why)}", highlight=False)
     if len(written.dropped) > 20:

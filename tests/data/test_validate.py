@@ -133,7 +133,7 @@ def test_validation_names_every_problem_at_once(machines):
     assert message.startswith("d.csv has 2 problems:")
     assert "3 columns are more missing than validate.max_missing_rate 50%: 'Torque [Nm]' is 67% missing, " \
            "'Tool wear [min]' is 67% missing, 'extra' is 58% missing" in message
-    assert "column 'Speed [rpm]' holds numbers but 1 cells are not finite numbers (line 5: 'n/a?')" in message
+    assert "column 'Speed [rpm]' holds numbers but 1 cell is not a finite number (line 5: 'n/a?')" in message
 
 
 def many_valued(machines):

@@ -169,14 +169,18 @@ def without_infinities(col: pd.Series) -> tuple[pd.Series, list[list]]:
     return col.mask(infinite), [[int(line), str(col.loc[line])] for line in col.index[infinite]]
 
 
+def _cells(invalid: list) -> str:
+    return f"{len(invalid)} cells are not finite numbers" if len(invalid) > 1 else "1 cell is not a finite number"
+
+
 def invalid_cells(name: str, invalid: list[list], source: str, rule: str) -> str:
     """What `clean.invalid` did with a column's typos (null), or the problem that stops the run (error)."""
     shown = ", ".join(f"line {line}: {value!r}" for line, value in invalid[:5])
     more = f" and {len(invalid) - 5} more" if len(invalid) > 5 else ""
     if rule == "error":
-        return (f"column {name!r} holds numbers but {len(invalid)} cells are not finite numbers ({shown}{more}); "
+        return (f"column {name!r} holds numbers but {_cells(invalid)} ({shown}{more}); "
                 "fix them, or set clean.invalid: null to count them as missing")
-    return (f"column {name!r}: {len(invalid)} cells are not finite numbers ({shown}{more}) and count as missing "
+    return (f"column {name!r}: {_cells(invalid)} ({shown}{more}) and count as missing "
             "(clean.invalid: null)")
 
 

@@ -105,6 +105,7 @@ class Written:
     kinds: dict[str, list[str]] = field(default_factory=dict)  # kind -> the columns kept as features
     budget: float | None = None
     combined: list = field(default_factory=list)  # features/combos.py Found: the new columns written
+    repaired: dict = field(default_factory=dict)  # column -> what its cells that are not numbers held
 
 
 def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: float = 120.0,
@@ -124,6 +125,7 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: 
     if time is not None and time not in frame.columns:
         raise DataError(f"--time: column {time!r} is not in {data.name}.{did_you_mean(time, frame.columns)}")
     task, classes = infer_task(frame[target].dropna(), "auto")
+    frame, repaired = _repaired(frame, target)
     info = {c: describe_column(frame[c], ONEHOT_MAX) for c in frame.columns if c != target}
     dropped, text = _dropped(frame, info, target, task, time)
     metric, bound, value, why = _gate(frame[target].dropna(), task, classes)
@@ -131,10 +133,28 @@ def write_spec(data: Path, target: str, out: Path, force: bool = False, budget: 
     combos = _combinations(frame.drop(columns=list(dict(dropped))), target, task)
     spec = TEMPLATE.format(name=model_name(data, target), task=task, target=target, source=_relative(data, out),
                            drop=_drop_list(dropped), metric=metric, bound=bound, value=value, why=why,
-                           budget=f"{budget:g}s", kinds=_kinds_comment(kinds), combine=_combine_list(combos),
-                           text=_text_line(text), time=_time_line(time), onehot_max=ONEHOT_MAX)
+                           budget=f"{budget:g}s", kinds=_kinds_comment(kinds) + _repaired_comment(repaired),
+                           combine=_combine_list(combos), text=_text_line(text), time=_time_line(time), onehot_max=ONEHOT_MAX)
     atomic_write_text(out, spec)
-    return Written(task, dropped, f"{metric} {bound} {value}: {why}", kinds, budget, combos)
+    return Written(task, dropped, f"{metric} {bound} {value}: {why}", kinds, budget, combos, repaired)
+
+
+def _repaired_comment(repaired: dict) -> str:
+    return "".join(f"\n#   {said}" for said in repaired.values())
+
+
+def _repaired(frame, target: str):  # noqa: ANN001, ANN202
+    """Columns of numbers with a few cells that are not (read as numbers, those cells missing, as
+    validate will with clean.invalid: null), and what each held."""
+    from modelfab.data.validate import invalid_cells, numbers_with_typos
+
+    repaired = {}
+    for name in [c for c in frame.columns if c != target and frame[c].dtype == object]:
+        numbers, typos = numbers_with_typos(frame[name])
+        if typos:
+            frame = frame.assign(**{name: numbers})
+            repaired[str(name)] = invalid_cells(str(name), typos, "DATA", "null")
+    return frame, repaired
 
 
 def _dropped(frame, info: dict, target: str, task: str, time: str | None) -> tuple[list, str | None]:  # noqa: ANN001
