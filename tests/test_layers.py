@@ -29,6 +29,7 @@ FLOORS = [
     ("pipelines",),
     ("monitor",),
     ("serve",),
+    ("ui",),
     ("cli",),
     ("__init__",),  # the facade: modelfab.load_spec, modelfab.run
 ]

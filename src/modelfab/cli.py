@@ -91,63 +91,13 @@ def run(
     started = time.perf_counter()
     project = load_spec(spec)
     result = run_pipeline(project, rerun_from=rerun_from)
+    from modelfab.hooks.history import summarize
+
     summary = summarize(result, time.perf_counter() - started)
     if as_json:
         print(json.dumps(summary, default=str))
     else:
         print_summary(summary)
-
-
-def summarize(run, seconds: float) -> dict:  # noqa: ANN001
-    evaluation = run.refs.get("evaluation")
-    metrics, validation, screening = {}, None, None
-    if evaluation:
-        from modelfab.artifacts import read_json
-
-        result = read_json(run.get(evaluation).path / "metrics.json")
-        metrics, validation = result["metrics"], result.get("validation")
-        screening = result.get("importance_screening")
-    report = run.load("report").data if "report" in run.refs else {}
-    explained = explanation_summary(run)
-    blessing = run.load("blessing").data if "blessing" in run.refs else {}
-    registration = run.load("registration").data if "registration" in run.refs else {}
-    earlier = any(r.name == "register" and r.cached for r in run.records)
-    if earlier:  # an earlier run's registration: this run registered nothing
-        registration = {**registration, "registered": False}
-    return {
-        "run_id": run.run_id,
-        "mlflow_run_id": run.tracking_run_id,
-        "seconds": round(seconds, 3),
-        "stages": {r.name: {"seconds": round(r.seconds, 3), "cached": r.cached} for r in run.records},
-        "metrics": metrics,
-        **({"validation": validation} if validation else {}),
-        "blessed": blessing.get("blessed"),
-        "gate": blessing.get("reason"),
-        "model": registration.get("name"),
-        "model_version": registration.get("version"),
-        "registered": registration.get("registered"),
-        "registration_cached": earlier,
-        # columns left out or repaired, and damaged objects rebuilt: what was done and why
-        "warnings": report.get("warnings", []) + run.store.notices,
-        "positive": report.get("positive"),
-        **({"explanation": explained} if explained else {}),
-        **({"report": str(run.get(run.refs["run_report"]).path / "report.html")} if "run_report" in run.refs else {}),
-        **({"importance_screening": screening} if screening else {}),
-    }
-
-
-def explanation_summary(run) -> dict | None:  # noqa: ANN001
-    """How the model was explained and the columns that move it most, or why it was not."""
-    if "explanation" not in run.refs:
-        return None
-    from modelfab.artifacts import read_json
-
-    folder = run.get(run.refs["explanation"]).path
-    done = read_json(folder / "explanation.json")
-    if "skipped" in done:
-        return {"skipped": done["skipped"]}
-    top = sorted(done["global"]["inputs"].items(), key=lambda kv: -kv[1])[:3]
-    return {"method": done["method"], "top": [name for name, _ in top], "path": str(folder)}
 
 
 def print_summary(s: dict) -> None:
@@ -337,6 +287,26 @@ def explain(
     rows, version, method = explain_file(project, model, data, output)
     out.print(f"wrote the contributions of {rows} rows by {escape(version)} ({method}) to {escape(str(output))}",
               highlight=False)
+
+
+@app.command()
+@guarded
+def ui(
+    spec: Annotated[Path, typer.Option("--spec", help="fab.yaml whose store, registry and prediction log to show.")] = Path(
+        "fab.yaml"),
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback unless told).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65_535)] = 8080,
+) -> None:
+    """The dashboard: runs, models (promote and roll back behind the API key) and the prediction log."""
+    import uvicorn
+
+    from modelfab.serve.app import read_api_key
+    from modelfab.ui.app import create_ui
+
+    project = load_spec(spec)
+    application = create_ui(project, read_api_key(project))
+    err.print(f"modelfab ui for {project.spec.name} on http://{host}:{port}")
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
 @app.command()

@@ -23,11 +23,12 @@ def pipeline_module(spec: Any) -> ModuleType:
 
 
 def default_hooks(progress: bool = True) -> list:
+    from modelfab.hooks.history import HistoryHook
     from modelfab.hooks.lineage import LineageHook
     from modelfab.hooks.progress import ProgressHook
     from modelfab.hooks.tracking import TrackingHook
 
-    hooks: list = [TrackingHook(), LineageHook()]
+    hooks: list = [TrackingHook(), LineageHook(), HistoryHook()]
     if progress:
         hooks.append(ProgressHook())
     return hooks

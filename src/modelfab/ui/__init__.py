@@ -1,0 +1,1 @@
+"""`modelfab ui`: the dashboard, server-rendered HTML over the project's typed readers."""
