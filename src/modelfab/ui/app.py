@@ -56,7 +56,7 @@ def create_ui(project: Project, api_key: str | None = None) -> FastAPI:  # noqa:
         metric = metric or project.spec.gate.rules[0].metric if project.spec.gate.rules else metric
         rows = [[p.link(f"/runs/{r['run_id']}", r["run_id"]), p.when(r["finished"]), r["seconds"],
                  sum(s["cached"] for s in r["summary"]["stages"].values()), len(r["summary"]["stages"]),
-                 r["summary"]["metrics"].get(metric) if metric else None, r["blessed"] if r["blessed"] is not None else None,
+                 r["summary"]["metrics"].get(metric) if metric else None, None if r["blessed"] is None else bool(r["blessed"]),
                  p.link(f"/models#v{r['version']}", f"{r['model']} v{r['version']}") if r["version"] else ""]
                 for r in page.rows]
         header = ["run", "finished", "seconds", "stages cached", "stages", metric or "metric", "blessed", "registered"]
@@ -220,7 +220,7 @@ def _anchor(version: int) -> p.Raw:
 
 def _promote_form(version: int) -> p.Raw:
     return p.Raw(f'<form class=inline method=post action=/models/promote><input type=hidden name=version '
-                 f'value="{int(version)}">API key <input type=password name=key size=10> <button>make champion'
+                 f'value="{int(version)}">API key <input type=password name=key size=10> <button>promote'
                  "</button></form>")
 
 
