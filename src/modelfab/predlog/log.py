@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS predictions (
     id TEXT PRIMARY KEY, time DOUBLE PRECISION NOT NULL, model TEXT NOT NULL, version INTEGER NOT NULL,
     inputs TEXT NOT NULL, outputs TEXT NOT NULL, latency_ms DOUBLE PRECISION NOT NULL);
 CREATE INDEX IF NOT EXISTS predictions_time ON predictions(time);
+CREATE INDEX IF NOT EXISTS predictions_model_time ON predictions(model, time);
 CREATE TABLE IF NOT EXISTS labels (
     prediction_id TEXT PRIMARY KEY REFERENCES predictions(id), label TEXT NOT NULL, time DOUBLE PRECISION NOT NULL);
 """

@@ -156,7 +156,7 @@ def create_ui(project: Project, api_key: str | None = None) -> FastAPI:  # noqa:
         csv_link = p.link("/predictions.csv?" + _encode(query), "export as CSV")
         body = (form + f"<p>{csv_link}</p>"
                 + p.table(["id", "time", "version", "prediction", "score", "label", *columns], rows, {2, 4})
-                + p.pager("/predictions", query, offset, limit, page.total))
+                + p.pager("/predictions", query, offset, limit, page.total, page.more))
         return p.layout(f"Prediction log of {name}", body, "/predictions")
 
     @app.get("/predictions.csv", include_in_schema=False)

@@ -47,12 +47,13 @@ def table(header: list[str], rows: list[list], numeric: set[int] = frozenset()) 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def pager(path: str, query: dict, offset: int, limit: int, total: int) -> str:
+def pager(path: str, query: dict, offset: int, limit: int, total: int, more: bool = False) -> str:
     """Links to the previous and next page, keeping the filters."""
     def to(start: int) -> str:
         return f"{path}?{urlencode({**{k: v for k, v in query.items() if v not in (None, '')}, 'offset': start, 'limit': limit})}"
 
-    shown = f"{offset + 1}-{min(offset + limit, total)} of {total}" if total else "0 of 0"
+    of = f"more than {total - 1:,}" if more else f"{total:,}"
+    shown = f"{offset + 1}-{min(offset + limit, total)} of {of}" if total else "0 of 0"
     back = link(to(max(offset - limit, 0)), "previous") if offset > 0 else ""
     ahead = link(to(offset + limit), "next") if offset + limit < total else ""
     return f"<p class=pager><span>{shown}</span> {back} {ahead}</p>"

@@ -14,6 +14,8 @@ from typing import Any
 from modelfab.errors import DataError
 from modelfab.hooks.history import FILE, connect
 
+COUNT_PAGES = 10  # the prediction log's pager counts at most this many pages past the one shown
+
 
 @dataclass(frozen=True)
 class Page:
@@ -21,6 +23,7 @@ class Page:
     total: int
     offset: int
     limit: int
+    more: bool = False  # `total` is a lower bound: counting stopped there
 
 
 def runs(store_dir: Path, offset: int, limit: int) -> Page:
@@ -109,12 +112,15 @@ def predictions(path: Path, f: LogFilter, offset: int, limit: int | None) -> Pag
     if f.labelled:
         where.append("l.label IS NOT NULL")
     sql = " FROM predictions p LEFT JOIN labels l ON l.prediction_id = p.id WHERE " + " AND ".join(where)
+    # Counting every match of a million rows costs more than the page: count up to ten pages on.
+    cap = offset + (limit or 0) * COUNT_PAGES + 1 if limit else None
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as conn:
-        total = conn.execute("SELECT COUNT(*)" + sql, params).fetchone()[0]
+        counted = "SELECT COUNT(*) FROM (SELECT 1" + sql + (f" LIMIT {int(cap)})" if cap else ")")
+        total = conn.execute(counted, params).fetchone()[0]
         page = f" ORDER BY p.time DESC LIMIT {int(limit)} OFFSET {int(offset)}" if limit else " ORDER BY p.time DESC"
         found = conn.execute("SELECT p.id, p.time, p.version, p.inputs, p.outputs, l.label" + sql + page, params)
         rows = [_logged(row) for row in found.fetchall()]
-    return Page(rows, total, offset, limit or total)
+    return Page(rows, total, offset, limit or total, more=bool(cap and total >= cap))
 
 
 # A row's prediction as text: JSON's true and false as those words, numbers and labels as written.
