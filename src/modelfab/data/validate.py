@@ -89,7 +89,9 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
     if not features:
         said = "; ".join(f"{name!r} ({why})" for name, why in list(left_out.items())[:12])
         more = f" and {len(left_out) - 12} more" if len(left_out) > 12 else ""
-        raise DataError(f"{source}: no feature columns are left; left out: {said}{more}")
+        constant = all(why in ("one value only", "data.drop", "data.entity") for why in left_out.values())
+        hint = " (every feature column is constant)" if constant else ""
+        raise DataError(f"{source}: no feature columns are left{hint}; left out: {said}{more}")
     warnings += _late_columns(frame, [f for f in features if columns[f]["kind"] == "datetime"], data.time)
     return {
         "source": source,
