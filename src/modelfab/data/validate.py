@@ -87,11 +87,7 @@ def build_report(frame: pd.DataFrame, spec: FabSpec, source: str) -> dict:
         raise DataError(f"{source} has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
                         + "\n".join(f"  - {p}" for p in problems))
     if not features:
-        said = "; ".join(f"{name!r} ({why})" for name, why in list(left_out.items())[:12])
-        more = f" and {len(left_out) - 12} more" if len(left_out) > 12 else ""
-        constant = all(why in ("one value only", "data.drop", "data.entity") for why in left_out.values())
-        hint = " (every feature column is constant)" if constant else ""
-        raise DataError(f"{source}: no feature columns are left{hint}; left out: {said}{more}")
+        raise _nothing_left(source, left_out)
     warnings += _late_columns(frame, [f for f in features if columns[f]["kind"] == "datetime"], data.time)
     return {
         "source": source,
@@ -121,6 +117,15 @@ def _late_columns(frame: pd.DataFrame, dates: list[str], time: str | None) -> li
         return []
     return [f"column {leak.columns[0]!r} leaks the answer: {leak.evidence}; list it in data.drop"
             for leak in after_time(frame[[time, *[d for d in dates if d != time]]], time)]
+
+
+def _nothing_left(source: str, left_out: dict[str, str]) -> DataError:
+    """No feature column is left: name each one left out and why."""
+    said = "; ".join(f"{name!r} ({why})" for name, why in list(left_out.items())[:12])
+    more = f" and {len(left_out) - 12} more" if len(left_out) > 12 else ""
+    constant = all(why in ("one value only", "data.drop", "data.entity") for why in left_out.values())
+    hint = " (every feature column is constant)" if constant else ""
+    return DataError(f"{source}: no feature columns are left{hint}; left out: {said}{more}")
 
 
 def _left_out(name: str, info: dict, modal: bool, rows: int, max_missing: float) -> tuple[str | None, str | None]:

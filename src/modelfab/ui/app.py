@@ -26,11 +26,21 @@ from modelfab.ui import read
 
 LIMIT = Query(50, ge=1, le=500, description="Rows a page.")
 OFFSET = Query(0, ge=0, le=10_000_000, description="Rows skipped.")
+LOG_COLUMNS = ["id", "time", "version", "prediction", "score", "label"]  # then the inputs
 
 
-def create_ui(project: Project, api_key: str | None = None) -> FastAPI:  # noqa: C901 - one route a page
+def create_ui(project: Project, api_key: str | None = None) -> FastAPI:
     app = FastAPI(title="modelfab ui", docs_url=None, redoc_url=None, openapi_url=None)
-    store, name = project.store_dir, project.spec.name
+    _common(app)
+    _run_pages(app, project)
+    _model_pages(app, project, api_key)
+    _log_pages(app, project)
+    return app
+
+
+def _common(app: FastAPI) -> None:
+    """Error pages, the stylesheet (read once), no favicon."""
+    css = files("modelfab.ui").joinpath("style.css").read_text()
 
     @app.exception_handler(RequestValidationError)
     def bad_query(request: Request, exc: RequestValidationError) -> HTMLResponse:
@@ -44,16 +54,22 @@ def create_ui(project: Project, api_key: str | None = None) -> FastAPI:  # noqa:
 
     @app.get("/static/style.css", include_in_schema=False)
     def style() -> Response:
-        return Response(files("modelfab.ui").joinpath("style.css").read_text(), media_type="text/css")
+        return Response(css, media_type="text/css")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
         return Response(status_code=204)
 
+
+def _run_pages(app: FastAPI, project: Project) -> None:
+    """The runs, one run and its report, two runs compared."""
+    store, name = project.store_dir, project.spec.name
+    rules = project.spec.gate.rules
+
     @app.get("/", response_class=HTMLResponse)
     def runs(offset: int = OFFSET, limit: int = LIMIT, metric: str | None = Query(None, max_length=200)) -> str:
         page = read.runs(store, offset, limit)
-        metric = metric or project.spec.gate.rules[0].metric if project.spec.gate.rules else metric
+        metric = metric or (rules[0].metric if rules else None)
         rows = [[p.link(f"/runs/{r['run_id']}", r["run_id"]), p.when(r["finished"]), r["seconds"],
                  sum(s["cached"] for s in r["summary"]["stages"].values()), len(r["summary"]["stages"]),
                  r["summary"]["metrics"].get(metric) if metric else None, None if r["blessed"] is None else bool(r["blessed"]),
@@ -101,6 +117,20 @@ def create_ui(project: Project, api_key: str | None = None) -> FastAPI:  # noqa:
                 + "<h2>Metrics</h2>" + p.table(["metric", one["run_id"], two["run_id"], "change"], metrics, {1, 2, 3}))
         return p.layout(f"Run {one['run_id']} against {two['run_id']}", body, "/")
 
+    def _run(run_id: str) -> dict:
+        try:
+            found = read.run(store, run_id)
+        except FabError as exc:
+            raise HTTPException(400, str(exc)) from None
+        if found is None:
+            raise HTTPException(404, f"no run {run_id!r} in {store}")
+        return found
+
+
+def _model_pages(app: FastAPI, project: Project, api_key: str | None) -> None:
+    """The model's versions; promote and roll back behind the API key."""
+    name = project.spec.name
+
     @app.get("/models", response_class=HTMLResponse)
     def models() -> str:
         found = read.versions(project.tracking_uri, name)
@@ -141,6 +171,11 @@ def create_ui(project: Project, api_key: str | None = None) -> FastAPI:  # noqa:
             raise HTTPException(409, str(exc)) from None
         return RedirectResponse("/models", status_code=303)
 
+
+def _log_pages(app: FastAPI, project: Project) -> None:
+    """The prediction log, paged and filtered, and its CSV export."""
+    name = project.spec.name
+
     @app.get("/predictions", response_class=HTMLResponse)
     def predictions(offset: int = OFFSET, limit: int = LIMIT, q: LogQuery = Depends()) -> str:
         page = read.predictions(log_path(project), q.filter(name), offset, limit)
@@ -153,9 +188,9 @@ def create_ui(project: Project, api_key: str | None = None) -> FastAPI:  # noqa:
                           else f'{k} <input name="{k}" size=8>' for k, v in query.items() if k != "labelled")
                 + f'<label><input type=checkbox name=labelled value=true{" checked" if q.labelled else ""}> labelled only'
                   "</label> <button>filter</button></form>")
-        csv_link = p.link("/predictions.csv?" + _encode(query), "export as CSV")
+        csv_link = p.link("/predictions.csv?" + p.query_string(query), "export as CSV")
         body = (form + f"<p>{csv_link}</p>"
-                + p.table(["id", "time", "version", "prediction", "score", "label", *columns], rows, {2, 4})
+                + p.table([*LOG_COLUMNS, *columns], rows, {2, 4})
                 + p.pager("/predictions", query, offset, limit, page.total, page.more))
         return p.layout(f"Prediction log of {name}", body, "/predictions")
 
@@ -165,23 +200,13 @@ def create_ui(project: Project, api_key: str | None = None) -> FastAPI:  # noqa:
         out = io.StringIO()
         columns = list(page.rows[0]["inputs"]) if page.rows else []
         writer = csv.writer(out)
-        writer.writerow(["id", "time", "version", "prediction", "score", "label", *columns])
+        writer.writerow([*LOG_COLUMNS, *columns])
         for r in page.rows:
             writer.writerow([r["id"], r["time"], r["version"], r["prediction"], r["score"], r["label"],
                              *[r["inputs"].get(c) for c in columns]])
         return Response(out.getvalue(), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}-predictions.csv"'})
 
-    def _run(run_id: str) -> dict:
-        try:
-            found = read.run(store, run_id)
-        except FabError as exc:
-            raise HTTPException(400, str(exc)) from None
-        if found is None:
-            raise HTTPException(404, f"no run {run_id!r} in {store}")
-        return found
-
-    return app
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -222,9 +247,3 @@ def _promote_form(version: int) -> p.Raw:
     return p.Raw(f'<form class=inline method=post action=/models/promote><input type=hidden name=version '
                  f'value="{int(version)}">API key <input type=password name=key size=10> <button>promote'
                  "</button></form>")
-
-
-def _encode(query: dict) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode({k: v for k, v in query.items() if v is not None})

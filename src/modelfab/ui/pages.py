@@ -47,10 +47,15 @@ def table(header: list[str], rows: list[list], numeric: set[int] = frozenset()) 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def query_string(query: dict) -> str:
+    """The filters that are set, as a URL's query."""
+    return urlencode({k: v for k, v in query.items() if v not in (None, "")})
+
+
 def pager(path: str, query: dict, offset: int, limit: int, total: int, more: bool = False) -> str:
     """Links to the previous and next page, keeping the filters."""
     def to(start: int) -> str:
-        return f"{path}?{urlencode({**{k: v for k, v in query.items() if v not in (None, '')}, 'offset': start, 'limit': limit})}"
+        return f"{path}?{query_string({**query, 'offset': start, 'limit': limit})}"
 
     of = f"more than {total - 1:,}" if more else f"{total:,}"
     shown = f"{offset + 1}-{min(offset + limit, total)} of {of}" if total else "0 of 0"
